@@ -1,0 +1,130 @@
+//! Canonical section hashes: BLAKE3 of the protobuf encoding of a section in canonical
+//! order. prost encodes fields in tag order and repeated fields in element order, and the
+//! section messages hold no maps, so equal canonical sections encode to equal bytes.
+
+use prost::Message;
+
+use crate::v1 as pb;
+
+/// Length of a section hash in bytes.
+pub const HASH_LEN: usize = 32;
+
+/// A section's content hash.
+pub type Hash = [u8; HASH_LEN];
+
+/// Returns the hash of any message already in canonical order.
+pub fn of_message<M: Message>(msg: &M) -> Hash {
+    *blake3::hash(&msg.encode_to_vec()).as_bytes()
+}
+
+/// Returns the hash of an os section.
+pub fn os(os: &pb::OsInfo) -> Hash {
+    of_message(os)
+}
+
+/// Sorts the lists of a hardware section into canonical order.
+pub fn canonicalize_hardware(hw: &mut pb::Hardware) {
+    hw.filesystems
+        .sort_by(|a, b| (&a.mount_point, &a.device).cmp(&(&b.mount_point, &b.device)));
+    hw.block_devices.sort_by(|a, b| a.name.cmp(&b.name));
+    hw.interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+    for iface in &mut hw.interfaces {
+        iface.addresses.sort();
+    }
+    hw.gpus.sort_by(|a, b| a.card.cmp(&b.card));
+}
+
+/// Returns the hash of a hardware section (which must be canonical).
+pub fn hardware(hw: &pb::Hardware) -> Hash {
+    of_message(hw)
+}
+
+/// Returns the key that orders and identifies a package in a software section.
+pub fn package_key(p: &pb::Package) -> pb::PackageKey {
+    pb::PackageKey {
+        name: p.name.clone(),
+        arch: p.arch.clone(),
+        version: p.version.clone(),
+        source: p.source.clone(),
+    }
+}
+
+fn key_tuple(p: &pb::Package) -> (&str, &str, &str, &str) {
+    (&p.name, &p.arch, &p.version, &p.source)
+}
+
+/// Sorts packages into canonical order and drops exact duplicate keys (keeping the last).
+pub fn canonicalize_software(sw: &mut pb::Software) {
+    sw.packages.sort_by(|a, b| key_tuple(a).cmp(&key_tuple(b)));
+    // Keep the last of equal keys so that an upsert placed after the original wins.
+    let mut out: Vec<pb::Package> = Vec::with_capacity(sw.packages.len());
+    for p in sw.packages.drain(..) {
+        match out.last_mut() {
+            Some(last) if key_tuple(last) == key_tuple(&p) => *last = p,
+            _ => out.push(p),
+        }
+    }
+    sw.packages = out;
+}
+
+/// Returns the hash of a software section (which must be canonical).
+pub fn software(sw: &pb::Software) -> Hash {
+    of_message(sw)
+}
+
+/// Formats a hash as lowercase hex, for logs and JSON.
+pub fn to_hex(hash: &[u8]) -> String {
+    use std::fmt::Write;
+    hash.iter().fold(String::with_capacity(hash.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, version: &str) -> pb::Package {
+        pb::Package {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            source: "deb".into(),
+            state: "installed".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn software_hash_ignores_input_order() {
+        let mut a = pb::Software { packages: vec![pkg("b", "1"), pkg("a", "2")] };
+        let mut b = pb::Software { packages: vec![pkg("a", "2"), pkg("b", "1")] };
+        canonicalize_software(&mut a);
+        canonicalize_software(&mut b);
+        assert_eq!(software(&a), software(&b));
+        assert_eq!(a.packages[0].name, "a");
+    }
+
+    #[test]
+    fn software_hash_sees_a_version_change() {
+        let a = pb::Software { packages: vec![pkg("a", "1")] };
+        let b = pb::Software { packages: vec![pkg("a", "2")] };
+        assert_ne!(software(&a), software(&b));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last() {
+        let mut first = pkg("a", "1");
+        first.state = "config-files".into();
+        let mut sw = pb::Software { packages: vec![first, pkg("a", "1")] };
+        canonicalize_software(&mut sw);
+        assert_eq!(sw.packages.len(), 1);
+        assert_eq!(sw.packages[0].state, "installed");
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(to_hex(&[0xab, 0x01]), "ab01");
+    }
+}
