@@ -1,1 +1,12 @@
-//! Ward collector library.
+//! Ward's collector: keeps the fleet's state, issues agent certificates from its private
+//! CA, and answers admins' questions; plus `wardctl`, the admin client.
+
+pub mod api;
+pub mod config;
+pub mod ctl;
+pub mod logging;
+pub mod pki;
+pub mod quickstart;
+pub mod server;
+pub mod store;
+pub mod version;
