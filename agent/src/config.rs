@@ -1,1 +1,132 @@
-//! config (being written)
+//! The agent's configuration file (TOML). Every key is optional; the state directory
+//! written by `ward-agent enroll` supplies the collector address and identity.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default state directory of the service.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/ward-agent";
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("failed to read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config file {path}: {key} {problem}")]
+    Invalid { path: PathBuf, key: &'static str, problem: String },
+}
+
+/// The configuration file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// Where the identity and report state live.
+    state_dir: Option<PathBuf>,
+    /// Overrides the collector URL recorded at enrolment.
+    collector: Option<String>,
+    /// Root of the file system to inventory (a mounted image, a container root).
+    root: Option<PathBuf>,
+    /// How often the full inventory is collected and reported.
+    #[serde(default, with = "humantime_serde::option")]
+    inventory_interval: Option<Duration>,
+    /// How often a heartbeat keeps last-seen current.
+    #[serde(default, with = "humantime_serde::option")]
+    heartbeat_interval: Option<Duration>,
+    /// Fraction of the inventory interval used as random jitter (0.0 - 0.5).
+    jitter: Option<f64>,
+}
+
+/// Validated agent configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    pub collector: Option<String>,
+    pub root: PathBuf,
+    pub inventory_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub jitter: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            collector: None,
+            root: PathBuf::from("/"),
+            inventory_interval: Duration::from_secs(3600),
+            heartbeat_interval: Duration::from_secs(60),
+            jitter: 0.1,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Read { path: path.into(), source })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| Error::Parse { path: path.into(), message: e.to_string() })?;
+        let d = Config::default();
+        let invalid = |key, problem: &str| Error::Invalid { path: path.into(), key, problem: problem.into() };
+        let inventory_interval = raw.inventory_interval.unwrap_or(d.inventory_interval);
+        if inventory_interval < Duration::from_secs(60) {
+            return Err(invalid("inventory_interval", "must be at least 1m"));
+        }
+        let heartbeat_interval = raw.heartbeat_interval.unwrap_or(d.heartbeat_interval);
+        if heartbeat_interval < Duration::from_secs(5) {
+            return Err(invalid("heartbeat_interval", "must be at least 5s"));
+        }
+        let jitter = raw.jitter.unwrap_or(d.jitter);
+        if !(0.0..=0.5).contains(&jitter) {
+            return Err(invalid("jitter", "must be between 0.0 and 0.5"));
+        }
+        if let Some(c) = &raw.collector {
+            if !c.starts_with("https://") {
+                return Err(invalid("collector", "must be an https:// URL"));
+            }
+        }
+        Ok(Self {
+            state_dir: raw.state_dir.unwrap_or(d.state_dir),
+            collector: raw.collector,
+            root: raw.root.unwrap_or(d.root),
+            inventory_interval,
+            heartbeat_interval,
+            jitter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(Config::parse(Path::new("a.toml"), "").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn durations_are_human() {
+        let c = Config::parse(Path::new("a.toml"), "inventory_interval = \"30m\"\nheartbeat_interval = \"15s\"").unwrap();
+        assert_eq!(c.inventory_interval, Duration::from_secs(1800));
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = Config::parse(Path::new("a.toml"), "colector = \"x\"").unwrap_err().to_string();
+        assert!(e.contains("colector") && e.contains("a.toml"), "{e}");
+        let e = Config::parse(Path::new("a.toml"), "jitter = 2.0").unwrap_err().to_string();
+        assert!(e.contains("jitter"), "{e}");
+    }
+}

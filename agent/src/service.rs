@@ -1,1 +1,213 @@
-//! service (being written)
+//! The service loop of `ward-agent run`: an inventory report at start and then every
+//! interval (jittered, so a fleet restarted together does not report together), a light
+//! heartbeat in between, reconnection with capped exponential backoff while the collector
+//! is away. It sleeps between events: no polling.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Channel;
+use ward_proto::v1 as pb;
+
+use crate::config::Config;
+use crate::inventory;
+use crate::transport::identity::{self, Credentials, Identity, StateDir};
+use crate::transport::report::{self, Summary};
+use crate::transport::state::ReportState;
+use crate::transport::channel;
+
+type Client = pb::agent_service_client::AgentServiceClient<Channel>;
+
+/// The longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Follow-up reports allowed for one inventory (send-full requests, duplicate sequence).
+const MAX_FOLLOWUPS: usize = 3;
+
+/// Errors that stop the service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    State(#[from] identity::Error),
+    #[error(transparent)]
+    Channel(#[from] channel::Error),
+    #[error("failed to collect the inventory: {0}")]
+    Inventory(#[from] inventory::Error),
+    #[error("the collector refused the report: {} ({:?})", .0.message(), .0.code())]
+    Rpc(#[from] tonic::Status),
+    #[error("the collector kept asking for sections again after {MAX_FOLLOWUPS} follow-up reports")]
+    NoProgress,
+    #[error("inventory task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// A running agent's connection and protocol state.
+pub struct Agent {
+    config: Config,
+    state_dir: StateDir,
+    identity: Identity,
+    creds: Credentials,
+    target: channel::Target,
+    client: Option<Client>,
+    state: ReportState,
+    force_full: Vec<pb::Section>,
+}
+
+impl Agent {
+    /// Loads the enrolled identity and report state from the configured state directory.
+    pub fn load(config: Config) -> Result<Self, Error> {
+        let state_dir = StateDir::new(&config.state_dir);
+        let (identity, creds) = state_dir.load()?;
+        let url = config.collector.clone().unwrap_or_else(|| identity.collector.clone());
+        let target = channel::parse_url(&url)?;
+        let state = ReportState::load(&state_dir);
+        Ok(Self { config, state_dir, identity, creds, target, client: None, state, force_full: Vec::new() })
+    }
+
+    /// Returns the host id from the enrolment.
+    pub fn host_id(&self) -> &str {
+        &self.identity.host_id
+    }
+
+    async fn client(&mut self) -> Result<Client, Error> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let channel = channel::connect(&self.target, &self.creds.ca_pem, Some(&self.creds)).await?;
+        let client = Client::new(channel)
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(64 << 20);
+        self.client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// Collects the inventory and reports it, following up until the collector holds it.
+    pub async fn report_once(&mut self) -> Result<Summary, Error> {
+        let root = self.config.root.clone();
+        let inv = tokio::task::spawn_blocking(move || inventory::collect(&root)).await??;
+        let mut client = self.client().await?;
+        for _ in 0..=MAX_FOLLOWUPS {
+            let prepared = report::prepare(&self.state, &inv, &self.force_full);
+            let summary = prepared.summary.clone();
+            let resp = match client.report(prepared.request.clone()).await {
+                Ok(r) => r.into_inner(),
+                Err(status) => {
+                    self.client = None;
+                    return Err(status.into());
+                }
+            };
+            let follow = report::acknowledge(&mut self.state, prepared, &resp);
+            self.state.save(&self.state_dir)?;
+            tracing::info!(
+                sequence = summary.sequence,
+                bytes = summary.bytes,
+                os = ?summary.os,
+                hardware = ?summary.hardware,
+                software = ?summary.software,
+                duplicate = resp.duplicate,
+                "report acknowledged"
+            );
+            self.force_full = follow.send_full;
+            if self.force_full.is_empty() && !follow.resend {
+                return Ok(summary);
+            }
+        }
+        Err(Error::NoProgress)
+    }
+
+    /// Sends a heartbeat; the collector may answer that it needs sections again.
+    pub async fn heartbeat(&mut self) -> Result<bool, Error> {
+        let mut client = self.client().await?;
+        let sections = [
+            (pb::Section::Os, self.state.os),
+            (pb::Section::Hardware, self.state.hardware),
+            (pb::Section::Software, self.state.software),
+        ]
+        .into_iter()
+        .filter_map(|(s, h)| h.map(|h| pb::SectionHash { section: s as i32, hash: h.to_vec() }))
+        .collect();
+        let req = pb::HeartbeatRequest { agent_version: env!("CARGO_PKG_VERSION").to_string(), sections };
+        let resp = match client.heartbeat(req).await {
+            Ok(r) => r.into_inner(),
+            Err(status) => {
+                self.client = None;
+                return Err(status.into());
+            }
+        };
+        let wanted: Vec<pb::Section> =
+            resp.send_full.iter().filter_map(|s| pb::Section::try_from(*s).ok()).collect();
+        let report_now = !wanted.is_empty();
+        for s in wanted {
+            if !self.force_full.contains(&s) {
+                self.force_full.push(s);
+            }
+        }
+        Ok(report_now)
+    }
+
+    /// Runs until `shutdown` completes.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        tokio::pin!(shutdown);
+        let inventory_every = self.config.inventory_interval;
+        let heartbeat_every = self.config.heartbeat_interval;
+        let mut next_report = Instant::now();
+        let mut next_heartbeat = Instant::now() + heartbeat_every;
+        let mut backoff = Duration::from_secs(1);
+        tracing::info!(host = %self.identity.host_id, collector = %self.target.url, "agent started");
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    tracing::info!("agent stopping");
+                    return Ok(());
+                }
+                () = sleep_until(next_report.min(next_heartbeat)) => {}
+            }
+            let now = Instant::now();
+            if now >= next_report {
+                match self.report_once().await {
+                    Ok(_) => {
+                        backoff = Duration::from_secs(1);
+                        next_report = now + jittered(inventory_every, self.config.jitter);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, retry_in = ?backoff, "report failed");
+                        next_report = now + jittered(backoff, 0.2);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+                next_heartbeat = Instant::now() + heartbeat_every;
+            } else if now >= next_heartbeat {
+                match self.heartbeat().await {
+                    Ok(true) => {
+                        tracing::info!(sections = ?self.force_full, "collector asked for sections again");
+                        next_report = Instant::now();
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+                next_heartbeat = Instant::now() + heartbeat_every;
+            }
+        }
+    }
+}
+
+/// Returns `d` moved by up to ±`fraction` of itself, at random.
+fn jittered(d: Duration, fraction: f64) -> Duration {
+    let f = 1.0 + fraction * (2.0 * rand::random::<f64>() - 1.0);
+    d.mul_f64(f.max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_bounds() {
+        for _ in 0..1000 {
+            let j = jittered(Duration::from_secs(100), 0.1);
+            assert!(j >= Duration::from_secs(90) && j <= Duration::from_secs(110), "{j:?}");
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Building reports and reading their acknowledgements. Each section goes as
+//! `unchanged(hash)` when the collector already holds it, as a delta against the section
+//! it acknowledged when that is smaller, or in full. Pure functions of the state and the
+//! inventory, so the whole protocol is unit-testable without a network.
+
+use prost::Message;
+use serde::Serialize;
+use ward_proto::digest::{self, Hash};
+use ward_proto::v1 as pb;
+
+use super::state::ReportState;
+use crate::inventory::Inventory;
+
+/// How a section travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Unchanged,
+    Full,
+    Delta,
+}
+
+/// What a report carried, for logs and `ward-agent run --once`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub sequence: u64,
+    /// Encoded size of the report message in bytes.
+    pub bytes: usize,
+    pub os: Kind,
+    pub hardware: Kind,
+    pub software: Kind,
+    /// Encoded size the software section would have had in full.
+    pub software_full_bytes: usize,
+    pub packages: usize,
+}
+
+/// A report ready to send, with what to remember once it is acknowledged.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub request: pb::ReportRequest,
+    pub summary: Summary,
+    os: Hash,
+    hardware: Hash,
+    software: Hash,
+    software_body: pb::Software,
+}
+
+/// Returns the hardware section in the form that is reported: free space is rounded down
+/// to 1 % of the file system, so that the section (and its hash) changes when usage moves
+/// noticeably, not on every write to a log file.
+pub fn stable_hardware(hw: &pb::Hardware) -> pb::Hardware {
+    let mut hw = hw.clone();
+    for fs in &mut hw.filesystems {
+        let step = (fs.total_bytes / 100).max(1);
+        fs.free_bytes -= fs.free_bytes % step;
+    }
+    digest::canonicalize_hardware(&mut hw);
+    hw
+}
+
+/// Builds the next report from the acknowledged state and the current inventory;
+/// sections listed in `force_full` are sent in full whatever the state says.
+pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section]) -> Prepared {
+    let forced = |s: pb::Section| force_full.contains(&s);
+    let os_hash = digest::os(&inv.os);
+    let hardware = stable_hardware(&inv.hardware);
+    let hw_hash = digest::hardware(&hardware);
+    let mut software = inv.software.clone();
+    digest::canonicalize_software(&mut software);
+    let sw_hash = digest::software(&software);
+
+    let (os_update, os_kind) = if state.os == Some(os_hash) && !forced(pb::Section::Os) {
+        (pb::os_update::Kind::Unchanged(os_hash.to_vec()), Kind::Unchanged)
+    } else {
+        (pb::os_update::Kind::Full(inv.os.clone()), Kind::Full)
+    };
+    let (hw_update, hw_kind) = if state.hardware == Some(hw_hash) && !forced(pb::Section::Hardware) {
+        (pb::hardware_update::Kind::Unchanged(hw_hash.to_vec()), Kind::Unchanged)
+    } else {
+        (pb::hardware_update::Kind::Full(hardware), Kind::Full)
+    };
+    let software_full_bytes = software.encoded_len();
+    let (sw_update, sw_kind) = if forced(pb::Section::Software) {
+        (pb::software_update::Kind::Full(software.clone()), Kind::Full)
+    } else if state.software == Some(sw_hash) {
+        (pb::software_update::Kind::Unchanged(sw_hash.to_vec()), Kind::Unchanged)
+    } else {
+        match &state.software_body {
+            Some(base) if state.software == Some(digest::software(base)) => {
+                let delta = ward_proto::delta::software(base, &software);
+                if delta.encoded_len() < software_full_bytes {
+                    (pb::software_update::Kind::Delta(delta), Kind::Delta)
+                } else {
+                    (pb::software_update::Kind::Full(software.clone()), Kind::Full)
+                }
+            }
+            _ => (pb::software_update::Kind::Full(software.clone()), Kind::Full),
+        }
+    };
+    let sequence = state.sequence + 1;
+    let request = pb::ReportRequest {
+        sequence,
+        agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        os: Some(pb::OsUpdate { kind: Some(os_update) }),
+        hardware: Some(pb::HardwareUpdate { kind: Some(hw_update) }),
+        software: Some(pb::SoftwareUpdate { kind: Some(sw_update) }),
+    };
+    let summary = Summary {
+        sequence,
+        bytes: request.encoded_len(),
+        os: os_kind,
+        hardware: hw_kind,
+        software: sw_kind,
+        software_full_bytes,
+        packages: software.packages.len(),
+    };
+    Prepared { request, summary, os: os_hash, hardware: hw_hash, software: sw_hash, software_body: software }
+}
+
+/// What the acknowledgement asks of the agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Followup {
+    /// Sections to send again in full, at once.
+    pub send_full: Vec<pb::Section>,
+    /// The sequence number had been used already: send again with a fresh one.
+    pub resend: bool,
+}
+
+/// Records what the collector acknowledged for a sent report.
+pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportResponse) -> Followup {
+    let mut follow = Followup { resend: resp.duplicate, ..Default::default() };
+    state.sequence = if resp.duplicate {
+        resp.applied_sequence.max(sent.summary.sequence)
+    } else {
+        sent.summary.sequence
+    };
+    let mut software_body = Some(sent.software_body);
+    for ack in &resp.sections {
+        let Ok(section) = pb::Section::try_from(ack.section) else { continue };
+        let (slot, ours) = match section {
+            pb::Section::Os => (&mut state.os, sent.os),
+            pb::Section::Hardware => (&mut state.hardware, sent.hardware),
+            pb::Section::Software => (&mut state.software, sent.software),
+            _ => continue,
+        };
+        let holds_ours = !ack.send_full && ack.hash.as_slice() == ours.as_slice();
+        *slot = holds_ours.then_some(ours);
+        if section == pb::Section::Software {
+            state.software_body = if holds_ours { software_body.take() } else { None };
+        }
+        if !holds_ours && (ack.send_full || !resp.duplicate) {
+            follow.send_full.push(section);
+        }
+    }
+    follow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, version: &str) -> pb::Package {
+        pb::Package {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            source: "deb".into(),
+            state: "installed".into(),
+            ..Default::default()
+        }
+    }
+
+    fn inventory(n: usize) -> Inventory {
+        Inventory {
+            os: pb::OsInfo { hostname: "h".into(), ..Default::default() },
+            hardware: pb::Hardware::default(),
+            software: pb::Software { packages: (0..n).map(|i| pkg(&format!("p{i}"), "1.0")).collect() },
+        }
+    }
+
+    fn ack_all(p: &Prepared) -> pb::ReportResponse {
+        let mk = |s: pb::Section, h: Hash| pb::SectionAck { section: s as i32, hash: h.to_vec(), send_full: false };
+        pb::ReportResponse {
+            applied_sequence: p.summary.sequence,
+            duplicate: false,
+            sections: vec![
+                mk(pb::Section::Os, p.os),
+                mk(pb::Section::Hardware, p.hardware),
+                mk(pb::Section::Software, p.software),
+            ],
+        }
+    }
+
+    #[test]
+    fn first_full_then_unchanged_then_delta() {
+        let mut st = ReportState::default();
+        let inv = inventory(500);
+        let p1 = prepare(&st, &inv, &[]);
+        assert_eq!((p1.summary.os, p1.summary.software), (Kind::Full, Kind::Full));
+        let r1 = ack_all(&p1);
+        assert_eq!(acknowledge(&mut st, p1.clone(), &r1), Followup::default());
+
+        let p2 = prepare(&st, &inv, &[]);
+        assert_eq!(p2.summary.sequence, 2);
+        assert_eq!(
+            (p2.summary.os, p2.summary.hardware, p2.summary.software),
+            (Kind::Unchanged, Kind::Unchanged, Kind::Unchanged)
+        );
+        assert!(p2.summary.bytes < 200, "steady state is {} bytes", p2.summary.bytes);
+        acknowledge(&mut st, p2.clone(), &ack_all(&p2));
+
+        let mut changed = inv.clone();
+        changed.software.packages[3].version = "2.0".into();
+        changed.software.packages.push(pkg("zz-new", "1"));
+        changed.software.packages.remove(10);
+        let p3 = prepare(&st, &changed, &[]);
+        assert_eq!(p3.summary.software, Kind::Delta);
+        assert!(p3.summary.bytes * 20 < p1.summary.bytes);
+    }
+
+    #[test]
+    fn send_full_clears_the_acked_hash() {
+        let mut st = ReportState::default();
+        let inv = inventory(5);
+        let p = prepare(&st, &inv, &[]);
+        let mut r = ack_all(&p);
+        r.sections[2].send_full = true;
+        r.sections[2].hash.clear();
+        let f = acknowledge(&mut st, p, &r);
+        assert_eq!(f.send_full, vec![pb::Section::Software]);
+        assert_eq!(st.software, None);
+        assert!(st.os.is_some());
+        let again = prepare(&st, &inv, &f.send_full);
+        assert_eq!(again.summary.software, Kind::Full);
+    }
+
+    #[test]
+    fn duplicate_moves_the_sequence_forward() {
+        let mut st = ReportState::default();
+        let p = prepare(&st, &inventory(1), &[]);
+        let r = pb::ReportResponse { applied_sequence: 41, duplicate: true, sections: vec![] };
+        let f = acknowledge(&mut st, p, &r);
+        assert!(f.resend);
+        assert_eq!(st.sequence, 41);
+        assert_eq!(prepare(&st, &inventory(1), &[]).summary.sequence, 42);
+    }
+
+    #[test]
+    fn free_space_jitter_does_not_change_the_hash() {
+        let fs = |free| pb::Filesystem { mount_point: "/".into(), total_bytes: 100_000, free_bytes: free, ..Default::default() };
+        let a = pb::Hardware { filesystems: vec![fs(50_010)], ..Default::default() };
+        let b = pb::Hardware { filesystems: vec![fs(50_900)], ..Default::default() };
+        let c = pb::Hardware { filesystems: vec![fs(52_000)], ..Default::default() };
+        let h = |x: &pb::Hardware| digest::hardware(&stable_hardware(x));
+        assert_eq!(h(&a), h(&b));
+        assert_ne!(h(&a), h(&c));
+    }
+}
