@@ -90,10 +90,10 @@ impl Config {
         if !(0.0..=0.5).contains(&jitter) {
             return Err(invalid("jitter", "must be between 0.0 and 0.5"));
         }
-        if let Some(c) = &raw.collector {
-            if !c.starts_with("https://") {
-                return Err(invalid("collector", "must be an https:// URL"));
-            }
+        if let Some(c) = &raw.collector
+            && !c.starts_with("https://")
+        {
+            return Err(invalid("collector", "must be an https:// URL"));
         }
         Ok(Self {
             state_dir: raw.state_dir.unwrap_or(d.state_dir),

@@ -193,6 +193,22 @@ impl Agent {
     }
 }
 
+/// Completes on Ctrl-C or SIGTERM (what systemd sends on stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
 /// Returns `d` moved by up to ±`fraction` of itself, at random.
 fn jittered(d: Duration, fraction: f64) -> Duration {
     let f = 1.0 + fraction * (2.0 * rand::random::<f64>() - 1.0);

@@ -4,7 +4,6 @@
 pub mod api;
 pub mod config;
 pub mod ctl;
-pub mod logging;
 pub mod pki;
 pub mod quickstart;
 pub mod server;

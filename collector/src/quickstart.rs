@@ -1,1 +1,164 @@
-//! quickstart (being written)
+//! `ward-collector quickstart`: a collector on loopback with SQLite under `./ward-data`,
+//! plus an agent for this machine enrolled through the real enrolment path and running in
+//! the same process, so one command shows Ward end to end. A second run reuses the data
+//! directory (same CA, same host).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::sync::watch;
+use ward_agent::config::Config as AgentConfig;
+use ward_agent::service::{self, Agent};
+use ward_agent::transport::enrol;
+use ward_agent::transport::identity::StateDir;
+use ward_proto::v1 as pb;
+
+use crate::config::Config;
+use crate::ctl::connect::{self, CredentialPaths, Target};
+use crate::server;
+
+/// Options of the quickstart.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+}
+
+/// Runs the quickstart until Ctrl-C or SIGTERM.
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let config = Config { data_dir: opts.data_dir.clone(), listen: opts.listen, ..Config::default() };
+    let running = server::start(&config, stopped(stop_rx.clone()))
+        .await
+        .with_context(|| format!("failed to start the collector on {}", opts.listen))?;
+    let url = format!("https://{}", running.addr);
+    let data_dir = absolute(&opts.data_dir);
+
+    let state = StateDir::new(data_dir.join("agent"));
+    let agent_config = AgentConfig {
+        state_dir: state.path().to_path_buf(),
+        collector: Some(url.clone()),
+        ..AgentConfig::default()
+    };
+    let mut agent = match enrolled_agent(&state, &agent_config, &url, &running.fingerprint, &data_dir).await? {
+        Some(a) => a,
+        None => bail!("the local agent could not enrol"),
+    };
+    let summary = match agent.report_once().await {
+        Ok(s) => s,
+        Err(service::Error::Rpc(status)) if status.code() == tonic::Code::Unauthenticated => {
+            // The identity belongs to a collector database that is gone: enrol afresh.
+            tracing::warn!("local agent identity unknown to this collector; enrolling again");
+            enrol_local(&state, &url, &running.fingerprint, &data_dir, true).await?;
+            agent = Agent::load(agent_config.clone())?;
+            agent.report_once().await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let host_id = agent.host_id().to_string();
+
+    let admin = admin_client(&url, &data_dir).await?;
+    let host = admin
+        .clone()
+        .get_host(pb::GetHostRequest { host: host_id.clone() })
+        .await
+        .context("the collector did not return the local host")?
+        .into_inner();
+    print_welcome(&url, &running.fingerprint, &data_dir, &host, summary.bytes);
+
+    let agent_task = tokio::spawn(agent.run(stopped(stop_rx.clone())));
+    service::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    if let Ok(Err(e)) = agent_task.await {
+        tracing::warn!(error = %e, "local agent stopped with an error");
+    }
+    running.task.await.context("collector task failed")??;
+    Ok(())
+}
+
+async fn enrolled_agent(
+    state: &StateDir,
+    config: &AgentConfig,
+    url: &str,
+    fingerprint: &str,
+    data_dir: &Path,
+) -> anyhow::Result<Option<Agent>> {
+    if !state.is_enrolled() {
+        enrol_local(state, url, fingerprint, data_dir, false).await?;
+    }
+    Ok(Some(Agent::load(config.clone())?))
+}
+
+async fn enrol_local(state: &StateDir, url: &str, fingerprint: &str, data_dir: &Path, force: bool) -> anyhow::Result<()> {
+    let token = admin_client(url, data_dir)
+        .await?
+        .create_enrollment_token(pb::CreateEnrollmentTokenRequest {
+            uses: 1,
+            ttl_seconds: 600,
+            label: "quickstart local agent".into(),
+        })
+        .await
+        .context("failed to create an enrolment token")?
+        .into_inner()
+        .token;
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
+    let opts = enrol::Options {
+        collector: url.to_string(),
+        ca_fingerprint: fingerprint.to_string(),
+        token,
+        hostname,
+        force,
+    };
+    let identity = enrol::enrol(state, &opts).await.context("the local agent failed to enrol")?;
+    tracing::info!(host = %identity.host_id, "local agent enrolled");
+    Ok(())
+}
+
+async fn admin_client(
+    url: &str,
+    data_dir: &Path,
+) -> anyhow::Result<pb::admin_service_client::AdminServiceClient<tonic::transport::Channel>> {
+    let creds = CredentialPaths::resolve(data_dir, None, None, None).load()?;
+    let channel = connect::connect(&Target::parse(url)?, &creds, Duration::from_secs(30)).await?;
+    Ok(pb::admin_service_client::AdminServiceClient::new(channel))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn print_welcome(url: &str, fingerprint: &str, data_dir: &Path, host: &pb::GetHostResponse, bytes: usize) {
+    let s = host.summary.clone().unwrap_or_default();
+    let dd = data_dir.display();
+    let ctl = format!("cargo run --release -q -p ward-collector --bin wardctl -- --data-dir {dd} --collector {url}");
+    println!();
+    println!("Ward is running.");
+    println!("  collector       {url}  (data in {dd})");
+    println!("  CA fingerprint  {fingerprint}");
+    println!("  this machine    {} ({})", s.hostname, s.id);
+    println!("                  {}, kernel {}, {}", s.os_pretty_name, s.kernel_release, s.architecture);
+    println!(
+        "                  {} logical cores, {:.1} GiB memory, {} packages installed",
+        s.logical_cores,
+        s.memory_bytes as f64 / f64::from(1u32 << 30),
+        s.software_count
+    );
+    println!("                  first report: {bytes} bytes");
+    println!();
+    println!("Try, in another terminal:");
+    println!("  {ctl} hosts");
+    println!("  {ctl} host {}", s.hostname);
+    println!("  {ctl} software 'openssl*'");
+    println!("  {ctl} software libc6 --below 2.36-9+deb12u99");
+    println!("  {ctl} token create --uses 5 --ttl 1h");
+    println!();
+    println!("Enrol another machine with a token from the last command:");
+    println!("  ward-agent enroll --collector https://<this-host>:{} --ca-fingerprint {fingerprint} --token-file token.txt", url.rsplit(':').next().unwrap_or("7443"));
+    println!();
+    println!("Press Ctrl-C to stop.");
+}

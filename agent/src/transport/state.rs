@@ -73,9 +73,9 @@ impl ReportState {
         }
         let stored = Stored {
             sequence: self.sequence,
-            os: self.os.map(|h| hex::encode(h)),
-            hardware: self.hardware.map(|h| hex::encode(h)),
-            software: self.software.map(|h| hex::encode(h)),
+            os: self.os.map(hex::encode),
+            hardware: self.hardware.map(hex::encode),
+            software: self.software.map(hex::encode),
         };
         let json = serde_json::to_vec_pretty(&stored).unwrap_or_default();
         dir.write(STATE_FILE, &json, 0o600)

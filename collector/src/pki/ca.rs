@@ -106,7 +106,7 @@ impl Authority {
         let issuer = Issuer::from_ca_cert_pem(&ca_pem, key)
             .map_err(|source| Error::Invalid { path: cert_path.clone(), source })?;
         let ca_der = pem_to_der(&ca_pem)
-            .ok_or_else(|| Error::Invalid { path: cert_path, source: rcgen::Error::CouldNotParseCertificate })?;
+            .ok_or(Error::Invalid { path: cert_path, source: rcgen::Error::CouldNotParseCertificate })?;
         let client_lifetime = Duration::seconds(
             i64::try_from(client_lifetime.as_secs()).unwrap_or(i64::MAX / 2),
         );
