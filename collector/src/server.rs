@@ -13,9 +13,9 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use ward_proto::v1 as pb;
 
+use crate::api::Shared;
 use crate::api::admin::AdminApi;
 use crate::api::agent::AgentApi;
-use crate::api::Shared;
 use crate::config::Config;
 use crate::pki::{Authority, ca};
 use crate::store;
@@ -29,15 +29,24 @@ pub const PKI_DIR: &str = "pki";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to create the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Pki(#[from] ca::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("cannot listen on {addr}: {source}; is another collector running there?")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("failed to read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("failed to build the reflection service: {0}")]
@@ -56,22 +65,36 @@ pub struct Running {
 }
 
 /// Prepares the data directory and starts serving; returns once the listener is bound.
-pub async fn start(config: &Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Running, Error> {
+pub async fn start(
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, Error> {
     use std::os::unix::fs::PermissionsExt;
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| Error::DataDir { path: data_dir.clone(), source })?;
-    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|source| Error::DataDir { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| Error::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700)).map_err(
+        |source| Error::DataDir {
+            path: data_dir.clone(),
+            source,
+        },
+    )?;
 
     let pki_dir = data_dir.join(PKI_DIR);
-    let (authority, created) =
-        Authority::load_or_create(&pki_dir, &config.server_names, config.agent_certificate_lifetime)?;
+    let (authority, created) = Authority::load_or_create(
+        &pki_dir,
+        &config.server_names,
+        config.agent_certificate_lifetime,
+    )?;
     let store = store::open_sqlite(&data_dir.join(DATABASE_FILE)).await?;
     let read = |name: &str| {
         let path = pki_dir.join(name);
         std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
     };
-    let server_identity = Identity::from_pem(read(ca::files::SERVER_CERT)?, read(ca::files::SERVER_KEY)?);
+    let server_identity =
+        Identity::from_pem(read(ca::files::SERVER_CERT)?, read(ca::files::SERVER_KEY)?);
     let tls = ServerTlsConfig::new()
         .identity(server_identity)
         .client_ca_root(Certificate::from_pem(authority.ca_pem()))
@@ -80,7 +103,10 @@ pub async fn start(config: &Config, shutdown: impl Future<Output = ()> + Send + 
         .client_auth_optional(true);
 
     let fingerprint = authority.fingerprint();
-    let shared = Shared { store, authority: Arc::new(authority) };
+    let shared = Shared {
+        store,
+        authority: Arc::new(authority),
+    };
     let max = config.max_message_bytes;
     let agent = pb::agent_service_server::AgentServiceServer::new(AgentApi::new(shared.clone()))
         .max_decoding_message_size(max)
@@ -107,13 +133,19 @@ pub async fn start(config: &Config, shutdown: impl Future<Output = ()> + Send + 
 
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| Error::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
+        .map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen,
+        source,
+    })?;
     if created {
         tracing::info!(dir = %pki_dir.display(), "new CA created; admin credentials written to {}", pki_dir.display());
     }
     // Scripts read this line: it must keep carrying the fingerprint as SHA256:<hex>.
-    tracing::info!(%addr, ca_fingerprint = %fingerprint, data_dir = %data_dir.display(), "collector listening, CA fingerprint {fingerprint}");
+    tracing::info!(data_dir = %data_dir.display(), "collector listening on {addr}, CA fingerprint {fingerprint}");
 
     let router = Server::builder()
         .tls_config(tls)?
@@ -124,9 +156,16 @@ pub async fn start(config: &Config, shutdown: impl Future<Output = ()> + Send + 
         .add_service(agent)
         .add_service(admin);
     let task = tokio::spawn(async move {
-        router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown).await?;
+        router
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await?;
         tracing::info!("collector stopped");
         Ok(())
     });
-    Ok(Running { addr, fingerprint, data_dir, task })
+    Ok(Running {
+        addr,
+        fingerprint,
+        data_dir,
+        task,
+    })
 }
