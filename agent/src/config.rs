@@ -13,11 +13,18 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/ward-agent";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid config file {path}: {key} {problem}")]
-    Invalid { path: PathBuf, key: &'static str, problem: String },
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
 }
 
 /// The configuration file as written.
@@ -67,17 +74,25 @@ impl Default for Config {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
     /// Parses and validates configuration text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| Error::Parse { path: path.into(), message: e.to_string() })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         let d = Config::default();
-        let invalid = |key, problem: &str| Error::Invalid { path: path.into(), key, problem: problem.into() };
+        let invalid = |key, problem: &str| Error::Invalid {
+            path: path.into(),
+            key,
+            problem: problem.into(),
+        };
         let inventory_interval = raw.inventory_interval.unwrap_or(d.inventory_interval);
         if inventory_interval < Duration::from_secs(60) {
             return Err(invalid("inventory_interval", "must be at least 1m"));
@@ -112,21 +127,32 @@ mod tests {
 
     #[test]
     fn empty_file_gives_defaults() {
-        assert_eq!(Config::parse(Path::new("a.toml"), "").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(Path::new("a.toml"), "").unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn durations_are_human() {
-        let c = Config::parse(Path::new("a.toml"), "inventory_interval = \"30m\"\nheartbeat_interval = \"15s\"").unwrap();
+        let c = Config::parse(
+            Path::new("a.toml"),
+            "inventory_interval = \"30m\"\nheartbeat_interval = \"15s\"",
+        )
+        .unwrap();
         assert_eq!(c.inventory_interval, Duration::from_secs(1800));
         assert_eq!(c.heartbeat_interval, Duration::from_secs(15));
     }
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
-        let e = Config::parse(Path::new("a.toml"), "colector = \"x\"").unwrap_err().to_string();
+        let e = Config::parse(Path::new("a.toml"), "colector = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("colector") && e.contains("a.toml"), "{e}");
-        let e = Config::parse(Path::new("a.toml"), "jitter = 2.0").unwrap_err().to_string();
+        let e = Config::parse(Path::new("a.toml"), "jitter = 2.0")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("jitter"), "{e}");
     }
 }

@@ -15,7 +15,11 @@ use ward_agent::{inventory, logging, service};
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Parser)]
-#[command(name = "ward-agent", version, about = "Ward endpoint agent: inventory, patches and integrity, reported to a Ward collector")]
+#[command(
+    name = "ward-agent",
+    version,
+    about = "Ward endpoint agent: inventory, patches and integrity, reported to a Ward collector"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -92,23 +96,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inventory { json, root } => {
             let inv = inventory::collect(&root)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&inventory::to_json(&inv))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&inventory::to_json(&inv))?
+                );
             } else {
                 print!("{}", inventory::render_table(&inv));
             }
             Ok(())
         }
-        Command::Enroll { collector, ca_fingerprint, token_file, state_dir, hostname, force } => {
+        Command::Enroll {
+            collector,
+            ca_fingerprint,
+            token_file,
+            state_dir,
+            hostname,
+            force,
+        } => {
             let token = read_token(token_file.as_deref())?;
             let hostname = hostname.unwrap_or_else(local_hostname);
-            let opts = enrol::Options { collector, ca_fingerprint, token, hostname, force };
+            let opts = enrol::Options {
+                collector,
+                ca_fingerprint,
+                token,
+                hostname,
+                force,
+            };
             let state = StateDir::new(&state_dir);
             let identity = runtime()?.block_on(enrol::enrol(&state, &opts))?;
-            println!("enrolled as host {} with {}", identity.host_id, identity.collector);
+            println!(
+                "enrolled as host {} with {}",
+                identity.host_id, identity.collector
+            );
             println!("identity stored in {}", state_dir.display());
             Ok(())
         }
-        Command::Run { config, state_dir, root, once } => {
+        Command::Run {
+            config,
+            state_dir,
+            root,
+            once,
+        } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
@@ -151,7 +179,9 @@ fn read_token(file: Option<&std::path::Path>) -> anyhow::Result<String> {
                 .with_context(|| format!("failed to read the token file {}", p.display()))?;
         }
         _ => {
-            std::io::stdin().read_to_string(&mut token).context("failed to read the token from standard input")?;
+            std::io::stdin()
+                .read_to_string(&mut token)
+                .context("failed to read the token from standard input")?;
         }
     }
     Ok(token.trim().to_string())

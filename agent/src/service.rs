@@ -13,10 +13,10 @@ use ward_proto::v1 as pb;
 
 use crate::config::Config;
 use crate::inventory;
+use crate::transport::channel;
 use crate::transport::identity::{self, Credentials, Identity, StateDir};
 use crate::transport::report::{self, Summary};
 use crate::transport::state::ReportState;
-use crate::transport::channel;
 
 type Client = pb::agent_service_client::AgentServiceClient<Channel>;
 
@@ -59,10 +59,22 @@ impl Agent {
     pub fn load(config: Config) -> Result<Self, Error> {
         let state_dir = StateDir::new(&config.state_dir);
         let (identity, creds) = state_dir.load()?;
-        let url = config.collector.clone().unwrap_or_else(|| identity.collector.clone());
+        let url = config
+            .collector
+            .clone()
+            .unwrap_or_else(|| identity.collector.clone());
         let target = channel::parse_url(&url)?;
         let state = ReportState::load(&state_dir);
-        Ok(Self { config, state_dir, identity, creds, target, client: None, state, force_full: Vec::new() })
+        Ok(Self {
+            config,
+            state_dir,
+            identity,
+            creds,
+            target,
+            client: None,
+            state,
+            force_full: Vec::new(),
+        })
     }
 
     /// Returns the host id from the enrolment.
@@ -126,9 +138,17 @@ impl Agent {
             (pb::Section::Software, self.state.software),
         ]
         .into_iter()
-        .filter_map(|(s, h)| h.map(|h| pb::SectionHash { section: s as i32, hash: h.to_vec() }))
+        .filter_map(|(s, h)| {
+            h.map(|h| pb::SectionHash {
+                section: s as i32,
+                hash: h.to_vec(),
+            })
+        })
         .collect();
-        let req = pb::HeartbeatRequest { agent_version: env!("CARGO_PKG_VERSION").to_string(), sections };
+        let req = pb::HeartbeatRequest {
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            sections,
+        };
         let resp = match client.heartbeat(req).await {
             Ok(r) => r.into_inner(),
             Err(status) => {
@@ -136,8 +156,11 @@ impl Agent {
                 return Err(status.into());
             }
         };
-        let wanted: Vec<pb::Section> =
-            resp.send_full.iter().filter_map(|s| pb::Section::try_from(*s).ok()).collect();
+        let wanted: Vec<pb::Section> = resp
+            .send_full
+            .iter()
+            .filter_map(|s| pb::Section::try_from(*s).ok())
+            .collect();
         let report_now = !wanted.is_empty();
         for s in wanted {
             if !self.force_full.contains(&s) {
@@ -223,7 +246,10 @@ mod tests {
     fn jitter_stays_in_bounds() {
         for _ in 0..1000 {
             let j = jittered(Duration::from_secs(100), 0.1);
-            assert!(j >= Duration::from_secs(90) && j <= Duration::from_secs(110), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(90) && j <= Duration::from_secs(110),
+                "{j:?}"
+            );
         }
     }
 }

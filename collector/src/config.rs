@@ -16,11 +16,18 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/ward-collector";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid config file {path}: {key} {problem}")]
-    Invalid { path: PathBuf, key: &'static str, problem: String },
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,38 +82,67 @@ impl Default for Config {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
     /// Parses and validates configuration text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| Error::Parse { path: path.into(), message: e.to_string() })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         let d = Config::default();
-        let invalid = |key, problem: String| Error::Invalid { path: path.into(), key, problem };
+        let invalid = |key, problem: String| Error::Invalid {
+            path: path.into(),
+            key,
+            problem,
+        };
         let listen = match raw.listen {
             Some(s) => s.parse().map_err(|_| {
-                invalid("listen", format!("must be ADDRESS:PORT like {DEFAULT_LISTEN}, not {s:?}"))
+                invalid(
+                    "listen",
+                    format!("must be ADDRESS:PORT like {DEFAULT_LISTEN}, not {s:?}"),
+                )
             })?,
             None => d.listen,
         };
-        let lifetime = raw.agent_certificate_lifetime.unwrap_or(d.agent_certificate_lifetime);
+        let lifetime = raw
+            .agent_certificate_lifetime
+            .unwrap_or(d.agent_certificate_lifetime);
         if lifetime < Duration::from_secs(3600) {
-            return Err(invalid("agent_certificate_lifetime", "must be at least 1h".into()));
+            return Err(invalid(
+                "agent_certificate_lifetime",
+                "must be at least 1h".into(),
+            ));
         }
         let max_message_bytes = raw.max_message_bytes.unwrap_or(d.max_message_bytes);
         if max_message_bytes < 1 << 20 {
-            return Err(invalid("max_message_bytes", "must be at least 1048576".into()));
+            return Err(invalid(
+                "max_message_bytes",
+                "must be at least 1048576".into(),
+            ));
         }
-        let concurrency = raw.concurrency_per_connection.unwrap_or(d.concurrency_per_connection);
+        let concurrency = raw
+            .concurrency_per_connection
+            .unwrap_or(d.concurrency_per_connection);
         if concurrency == 0 {
-            return Err(invalid("concurrency_per_connection", "must be at least 1".into()));
+            return Err(invalid(
+                "concurrency_per_connection",
+                "must be at least 1".into(),
+            ));
         }
         for name in &raw.server_names {
-            if name.trim().is_empty() || name.contains(['/', ' ', ':']) && name.parse::<std::net::IpAddr>().is_err() {
-                return Err(invalid("server_names", format!("holds {name:?}, which is not a DNS name or IP address")));
+            if name.trim().is_empty()
+                || name.contains(['/', ' ', ':']) && name.parse::<std::net::IpAddr>().is_err()
+            {
+                return Err(invalid(
+                    "server_names",
+                    format!("holds {name:?}, which is not a DNS name or IP address"),
+                ));
             }
         }
         Ok(Self {
@@ -127,23 +163,35 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        assert_eq!(Config::parse(Path::new("c.toml"), "").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(Path::new("c.toml"), "").unwrap(),
+            Config::default()
+        );
         let c = Config::parse(
             Path::new("c.toml"),
             "listen = \"127.0.0.1:9000\"\nserver_names = [\"ward.example.org\", \"10.0.0.5\"]\nagent_certificate_lifetime = \"90days\"",
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
-        assert_eq!(c.agent_certificate_lifetime, Duration::from_secs(90 * 86400));
+        assert_eq!(
+            c.agent_certificate_lifetime,
+            Duration::from_secs(90 * 86400)
+        );
     }
 
     #[test]
     fn errors_name_file_and_key() {
-        let e = Config::parse(Path::new("c.toml"), "listen = \"nope\"").unwrap_err().to_string();
+        let e = Config::parse(Path::new("c.toml"), "listen = \"nope\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("c.toml") && e.contains("listen"), "{e}");
-        let e = Config::parse(Path::new("c.toml"), "lisen = \"x\"").unwrap_err().to_string();
+        let e = Config::parse(Path::new("c.toml"), "lisen = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lisen"), "{e}");
-        let e = Config::parse(Path::new("c.toml"), "server_names = [\"a b\"]").unwrap_err().to_string();
+        let e = Config::parse(Path::new("c.toml"), "server_names = [\"a b\"]")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server_names"), "{e}");
     }
 }

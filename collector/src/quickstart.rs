@@ -32,7 +32,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let config = Config { data_dir: opts.data_dir.clone(), listen: opts.listen, ..Config::default() };
+    let config = Config {
+        data_dir: opts.data_dir.clone(),
+        listen: opts.listen,
+        ..Config::default()
+    };
     let running = server::start(&config, stopped(stop_rx.clone()))
         .await
         .with_context(|| format!("failed to start the collector on {}", opts.listen))?;
@@ -45,10 +49,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         collector: Some(url.clone()),
         ..AgentConfig::default()
     };
-    let mut agent = match enrolled_agent(&state, &agent_config, &url, &running.fingerprint, &data_dir).await? {
-        Some(a) => a,
-        None => bail!("the local agent could not enrol"),
-    };
+    let mut agent =
+        match enrolled_agent(&state, &agent_config, &url, &running.fingerprint, &data_dir).await? {
+            Some(a) => a,
+            None => bail!("the local agent could not enrol"),
+        };
     let summary = match agent.report_once().await {
         Ok(s) => s,
         Err(service::Error::Rpc(status)) if status.code() == tonic::Code::Unauthenticated => {
@@ -65,7 +70,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let admin = admin_client(&url, &data_dir).await?;
     let host = admin
         .clone()
-        .get_host(pb::GetHostRequest { host: host_id.clone() })
+        .get_host(pb::GetHostRequest {
+            host: host_id.clone(),
+        })
         .await
         .context("the collector did not return the local host")?
         .into_inner();
@@ -94,7 +101,13 @@ async fn enrolled_agent(
     Ok(Some(Agent::load(config.clone())?))
 }
 
-async fn enrol_local(state: &StateDir, url: &str, fingerprint: &str, data_dir: &Path, force: bool) -> anyhow::Result<()> {
+async fn enrol_local(
+    state: &StateDir,
+    url: &str,
+    fingerprint: &str,
+    data_dir: &Path,
+    force: bool,
+) -> anyhow::Result<()> {
     let token = admin_client(url, data_dir)
         .await?
         .create_enrollment_token(pb::CreateEnrollmentTokenRequest {
@@ -106,7 +119,9 @@ async fn enrol_local(state: &StateDir, url: &str, fingerprint: &str, data_dir: &
         .context("failed to create an enrolment token")?
         .into_inner()
         .token;
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
     let opts = enrol::Options {
         collector: url.to_string(),
         ca_fingerprint: fingerprint.to_string(),
@@ -114,7 +129,9 @@ async fn enrol_local(state: &StateDir, url: &str, fingerprint: &str, data_dir: &
         hostname,
         force,
     };
-    let identity = enrol::enrol(state, &opts).await.context("the local agent failed to enrol")?;
+    let identity = enrol::enrol(state, &opts)
+        .await
+        .context("the local agent failed to enrol")?;
     tracing::info!(host = %identity.host_id, "local agent enrolled");
     Ok(())
 }
@@ -132,16 +149,27 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-fn print_welcome(url: &str, fingerprint: &str, data_dir: &Path, host: &pb::GetHostResponse, bytes: usize) {
+fn print_welcome(
+    url: &str,
+    fingerprint: &str,
+    data_dir: &Path,
+    host: &pb::GetHostResponse,
+    bytes: usize,
+) {
     let s = host.summary.clone().unwrap_or_default();
     let dd = data_dir.display();
-    let ctl = format!("cargo run --release -q -p ward-collector --bin wardctl -- --data-dir {dd} --collector {url}");
+    let ctl = format!(
+        "cargo run --release -q -p ward-collector --bin wardctl -- --data-dir {dd} --collector {url}"
+    );
     println!();
     println!("Ward is running.");
     println!("  collector       {url}  (data in {dd})");
     println!("  CA fingerprint  {fingerprint}");
     println!("  this machine    {} ({})", s.hostname, s.id);
-    println!("                  {}, kernel {}, {}", s.os_pretty_name, s.kernel_release, s.architecture);
+    println!(
+        "                  {}, kernel {}, {}",
+        s.os_pretty_name, s.kernel_release, s.architecture
+    );
     println!(
         "                  {} logical cores, {:.1} GiB memory, {} packages installed",
         s.logical_cores,
@@ -158,7 +186,10 @@ fn print_welcome(url: &str, fingerprint: &str, data_dir: &Path, host: &pb::GetHo
     println!("  {ctl} token create --uses 5 --ttl 1h");
     println!();
     println!("Enrol another machine with a token from the last command:");
-    println!("  ward-agent enroll --collector https://<this-host>:{} --ca-fingerprint {fingerprint} --token-file token.txt", url.rsplit(':').next().unwrap_or("7443"));
+    println!(
+        "  ward-agent enroll --collector https://<this-host>:{} --ca-fingerprint {fingerprint} --token-file token.txt",
+        url.rsplit(':').next().unwrap_or("7443")
+    );
     println!();
     println!("Press Ctrl-C to stop.");
 }

@@ -13,7 +13,10 @@ pub enum Error {
     #[error("invalid collector URL {url:?}: {problem}; expected https://HOST:PORT")]
     Url { url: String, problem: String },
     #[error("cannot reach the collector at {url}: {source}")]
-    Connect { url: String, source: tonic::transport::Error },
+    Connect {
+        url: String,
+        source: tonic::transport::Error,
+    },
 }
 
 /// A parsed collector address.
@@ -26,19 +29,33 @@ pub struct Target {
 
 /// Parses and checks a collector URL.
 pub fn parse_url(url: &str) -> Result<Target, Error> {
-    let bad = |problem: &str| Error::Url { url: url.to_string(), problem: problem.to_string() };
+    let bad = |problem: &str| Error::Url {
+        url: url.to_string(),
+        problem: problem.to_string(),
+    };
     let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
     if uri.scheme_str() != Some("https") {
         return Err(bad("the scheme must be https"));
     }
     let host = uri.host().ok_or_else(|| bad("no host"))?.to_string();
     let port = uri.port_u16().unwrap_or(443);
-    Ok(Target { url: url.trim_end_matches('/').to_string(), host, port })
+    Ok(Target {
+        url: url.trim_end_matches('/').to_string(),
+        host,
+        port,
+    })
 }
 
 /// Opens a channel to `target` trusting only `ca_pem`, presenting `creds` when given.
-pub async fn connect(target: &Target, ca_pem: &str, creds: Option<&Credentials>) -> Result<Channel, Error> {
-    let connect_err = |source| Error::Connect { url: target.url.clone(), source };
+pub async fn connect(
+    target: &Target,
+    ca_pem: &str,
+    creds: Option<&Credentials>,
+) -> Result<Channel, Error> {
+    let connect_err = |source| Error::Connect {
+        url: target.url.clone(),
+        source,
+    };
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca_pem))
         .domain_name(target.host.trim_start_matches('[').trim_end_matches(']'));
@@ -46,7 +63,10 @@ pub async fn connect(target: &Target, ca_pem: &str, creds: Option<&Credentials>)
         tls = tls.identity(Identity::from_pem(&c.cert_pem, &c.key_pem));
     }
     let endpoint = Endpoint::from_shared(target.url.clone())
-        .map_err(|e| Error::Url { url: target.url.clone(), problem: e.to_string() })?
+        .map_err(|e| Error::Url {
+            url: target.url.clone(),
+            problem: e.to_string(),
+        })?
         .tls_config(tls)
         .map_err(connect_err)?
         .connect_timeout(Duration::from_secs(10))

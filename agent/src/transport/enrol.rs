@@ -55,7 +55,9 @@ pub async fn enrol(state: &StateDir, opts: &Options) -> Result<Identity, Error> 
     let ca_pem = der_to_pem(&ca_der);
 
     let key = rcgen::KeyPair::generate()?;
-    let csr = rcgen::CertificateParams::default().serialize_request(&key)?.pem()?;
+    let csr = rcgen::CertificateParams::default()
+        .serialize_request(&key)?
+        .pem()?;
     let channel = channel::connect(&target, &ca_pem, None).await?;
     let mut client = pb::agent_service_client::AgentServiceClient::new(channel);
     let resp = client
@@ -77,7 +79,11 @@ pub async fn enrol(state: &StateDir, opts: &Options) -> Result<Identity, Error> 
         ca_fingerprint: pin::fingerprint(&ca_der),
         enrolled_at: now(),
     };
-    let creds = Credentials { ca_pem, cert_pem: resp.certificate_pem, key_pem: key.serialize_pem() };
+    let creds = Credentials {
+        ca_pem,
+        cert_pem: resp.certificate_pem,
+        key_pem: key.serialize_pem(),
+    };
     // A new identity starts a new report history.
     super::state::ReportState::reset(state)?;
     state.store(&identity, &creds)?;

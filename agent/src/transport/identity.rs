@@ -23,9 +23,15 @@ pub enum Error {
     )]
     NotEnrolled { dir: PathBuf, missing: &'static str },
     #[error("failed to read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("failed to write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is corrupt ({message}); enrol again with `ward-agent enroll --force`")]
     Corrupt { path: PathBuf, message: String },
 }
@@ -77,7 +83,10 @@ impl StateDir {
 
     /// Creates the directory, owner-only.
     pub fn create(&self) -> Result<(), Error> {
-        let err = |source| Error::Write { path: self.path.clone(), source };
+        let err = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
         std::fs::create_dir_all(&self.path).map_err(err)?;
         std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700)).map_err(err)
     }
@@ -90,10 +99,11 @@ impl StateDir {
     /// Loads the enrolled identity and credentials.
     pub fn load(&self) -> Result<(Identity, Credentials), Error> {
         let identity_text = self.read_required(files::IDENTITY)?;
-        let identity: Identity = serde_json::from_str(&identity_text).map_err(|e| Error::Corrupt {
-            path: self.file(files::IDENTITY),
-            message: e.to_string(),
-        })?;
+        let identity: Identity =
+            serde_json::from_str(&identity_text).map_err(|e| Error::Corrupt {
+                path: self.file(files::IDENTITY),
+                message: e.to_string(),
+            })?;
         let creds = Credentials {
             ca_pem: self.read_required(files::CA)?,
             cert_pem: self.read_required(files::CERT)?,
@@ -120,9 +130,10 @@ impl StateDir {
         let path = self.file(name);
         match std::fs::read_to_string(&path) {
             Ok(s) => Ok(s),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(Error::NotEnrolled { dir: self.path.clone(), missing: name })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotEnrolled {
+                dir: self.path.clone(),
+                missing: name,
+            }),
             Err(source) => Err(Error::Read { path, source }),
         }
     }
@@ -131,7 +142,10 @@ impl StateDir {
     pub fn write(&self, name: &str, contents: &[u8], mode: u32) -> Result<(), Error> {
         let path = self.file(name);
         let tmp = self.file(&format!(".{name}.tmp"));
-        let err = |source| Error::Write { path: path.clone(), source };
+        let err = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -160,12 +174,19 @@ mod tests {
             ca_fingerprint: "SHA256:00".into(),
             enrolled_at: 1,
         };
-        let creds = Credentials { ca_pem: "ca".into(), cert_pem: "cert".into(), key_pem: "key".into() };
+        let creds = Credentials {
+            ca_pem: "ca".into(),
+            cert_pem: "cert".into(),
+            key_pem: "key".into(),
+        };
         sd.store(&id, &creds).unwrap();
         let (id2, creds2) = sd.load().unwrap();
         assert_eq!(id, id2);
         assert_eq!(creds2.key_pem, "key");
-        let mode = std::fs::metadata(sd.file(files::KEY)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(sd.file(files::KEY))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

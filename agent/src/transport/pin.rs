@@ -21,7 +21,10 @@ pub enum Error {
     )]
     BadFingerprint(String),
     #[error("cannot connect to the collector at {addr}: {source}")]
-    Connect { addr: String, source: std::io::Error },
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(
         "the collector at {addr} did not present a CA with fingerprint {fingerprint}; check the fingerprint, or you may be talking to another server"
     )]
@@ -33,7 +36,11 @@ pub enum Error {
 /// Parses `SHA256:<hex>` (colons between hex pairs allowed) into the digest bytes.
 pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], Error> {
     let bad = || Error::BadFingerprint(s.to_string());
-    let hex_part = s.trim().strip_prefix("SHA256:").or_else(|| s.trim().strip_prefix("sha256:")).ok_or_else(bad)?;
+    let hex_part = s
+        .trim()
+        .strip_prefix("SHA256:")
+        .or_else(|| s.trim().strip_prefix("sha256:"))
+        .ok_or_else(bad)?;
     let cleaned: String = hex_part.chars().filter(|c| *c != ':').collect();
     let bytes = hex::decode(cleaned).map_err(|_| bad())?;
     bytes.try_into().map_err(|_| bad())
@@ -48,16 +55,33 @@ pub fn fingerprint(der: &[u8]) -> String {
 /// `pin`, after checking that the server's certificate chains to it for `server_name`.
 pub async fn fetch_pinned_ca(host: &str, port: u16, pin: [u8; 32]) -> Result<Vec<u8>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(PinVerifier { pin, provider: provider.clone(), found: Mutex::new(None) });
+    let verifier = Arc::new(PinVerifier {
+        pin,
+        provider: provider.clone(),
+        found: Mutex::new(None),
+    });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
     let addr = format!("{host}:{port}");
-    let tcp = TcpStream::connect(&addr).await.map_err(|source| Error::Connect { addr: addr.clone(), source })?;
-    let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
-        .map_err(|_| Error::Tls(rustls::Error::General(format!("invalid server name {host}"))))?;
+    let tcp = TcpStream::connect(&addr)
+        .await
+        .map_err(|source| Error::Connect {
+            addr: addr.clone(),
+            source,
+        })?;
+    let name = ServerName::try_from(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
+    .map_err(|_| {
+        Error::Tls(rustls::Error::General(format!(
+            "invalid server name {host}"
+        )))
+    })?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let handshake = connector.connect(name, tcp).await;
     let found = verifier.found.lock().ok().and_then(|mut f| f.take());
@@ -66,7 +90,10 @@ pub async fn fetch_pinned_ca(host: &str, port: u16, pin: [u8; 32]) -> Result<Vec
         (Err(e), _) if e.kind() != std::io::ErrorKind::InvalidData => {
             Err(Error::Connect { addr, source: e })
         }
-        _ => Err(Error::NotPinned { addr, fingerprint: format!("SHA256:{}", hex::encode(pin)) }),
+        _ => Err(Error::NotPinned {
+            addr,
+            fingerprint: format!("SHA256:{}", hex::encode(pin)),
+        }),
     }
 }
 
@@ -89,13 +116,17 @@ impl ServerCertVerifier for PinVerifier {
         let ca = intermediates
             .iter()
             .find(|c| Sha256::digest(c.as_ref())[..] == self.pin[..])
-            .ok_or_else(|| rustls::Error::General("no certificate matches the pinned fingerprint".into()))?;
+            .ok_or_else(|| {
+                rustls::Error::General("no certificate matches the pinned fingerprint".into())
+            })?;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca.clone().into_owned())?;
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
-        let verified = inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)?;
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let verified =
+            inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)?;
         if let Ok(mut f) = self.found.lock() {
             *f = Some(ca.as_ref().to_vec());
         }
@@ -108,7 +139,12 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -117,11 +153,18 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -132,9 +175,15 @@ mod tests {
     #[test]
     fn fingerprints_parse_with_and_without_colons() {
         let hex64 = "ab".repeat(32);
-        assert_eq!(parse_fingerprint(&format!("SHA256:{hex64}")).unwrap(), [0xab; 32]);
+        assert_eq!(
+            parse_fingerprint(&format!("SHA256:{hex64}")).unwrap(),
+            [0xab; 32]
+        );
         let colons = vec!["ab"; 32].join(":");
-        assert_eq!(parse_fingerprint(&format!("SHA256:{colons}")).unwrap(), [0xab; 32]);
+        assert_eq!(
+            parse_fingerprint(&format!("SHA256:{colons}")).unwrap(),
+            [0xab; 32]
+        );
         assert!(parse_fingerprint(&hex64).is_err());
         assert!(parse_fingerprint("SHA256:abcd").is_err());
         assert!(parse_fingerprint("SHA256:zz").is_err());

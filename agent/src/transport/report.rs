@@ -70,20 +70,33 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
     let sw_hash = digest::software(&software);
 
     let (os_update, os_kind) = if state.os == Some(os_hash) && !forced(pb::Section::Os) {
-        (pb::os_update::Kind::Unchanged(os_hash.to_vec()), Kind::Unchanged)
+        (
+            pb::os_update::Kind::Unchanged(os_hash.to_vec()),
+            Kind::Unchanged,
+        )
     } else {
         (pb::os_update::Kind::Full(inv.os.clone()), Kind::Full)
     };
-    let (hw_update, hw_kind) = if state.hardware == Some(hw_hash) && !forced(pb::Section::Hardware) {
-        (pb::hardware_update::Kind::Unchanged(hw_hash.to_vec()), Kind::Unchanged)
+    let (hw_update, hw_kind) = if state.hardware == Some(hw_hash) && !forced(pb::Section::Hardware)
+    {
+        (
+            pb::hardware_update::Kind::Unchanged(hw_hash.to_vec()),
+            Kind::Unchanged,
+        )
     } else {
         (pb::hardware_update::Kind::Full(hardware), Kind::Full)
     };
     let software_full_bytes = software.encoded_len();
     let (sw_update, sw_kind) = if forced(pb::Section::Software) {
-        (pb::software_update::Kind::Full(software.clone()), Kind::Full)
+        (
+            pb::software_update::Kind::Full(software.clone()),
+            Kind::Full,
+        )
     } else if state.software == Some(sw_hash) {
-        (pb::software_update::Kind::Unchanged(sw_hash.to_vec()), Kind::Unchanged)
+        (
+            pb::software_update::Kind::Unchanged(sw_hash.to_vec()),
+            Kind::Unchanged,
+        )
     } else {
         match &state.software_body {
             Some(base) if state.software == Some(digest::software(base)) => {
@@ -91,19 +104,31 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
                 if delta.encoded_len() < software_full_bytes {
                     (pb::software_update::Kind::Delta(delta), Kind::Delta)
                 } else {
-                    (pb::software_update::Kind::Full(software.clone()), Kind::Full)
+                    (
+                        pb::software_update::Kind::Full(software.clone()),
+                        Kind::Full,
+                    )
                 }
             }
-            _ => (pb::software_update::Kind::Full(software.clone()), Kind::Full),
+            _ => (
+                pb::software_update::Kind::Full(software.clone()),
+                Kind::Full,
+            ),
         }
     };
     let sequence = state.sequence + 1;
     let request = pb::ReportRequest {
         sequence,
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
-        os: Some(pb::OsUpdate { kind: Some(os_update) }),
-        hardware: Some(pb::HardwareUpdate { kind: Some(hw_update) }),
-        software: Some(pb::SoftwareUpdate { kind: Some(sw_update) }),
+        os: Some(pb::OsUpdate {
+            kind: Some(os_update),
+        }),
+        hardware: Some(pb::HardwareUpdate {
+            kind: Some(hw_update),
+        }),
+        software: Some(pb::SoftwareUpdate {
+            kind: Some(sw_update),
+        }),
     };
     let summary = Summary {
         sequence,
@@ -114,7 +139,14 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
         software_full_bytes,
         packages: software.packages.len(),
     };
-    Prepared { request, summary, os: os_hash, hardware: hw_hash, software: sw_hash, software_body: software }
+    Prepared {
+        request,
+        summary,
+        os: os_hash,
+        hardware: hw_hash,
+        software: sw_hash,
+        software_body: software,
+    }
 }
 
 /// What the acknowledgement asks of the agent.
@@ -128,7 +160,10 @@ pub struct Followup {
 
 /// Records what the collector acknowledged for a sent report.
 pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportResponse) -> Followup {
-    let mut follow = Followup { resend: resp.duplicate, ..Default::default() };
+    let mut follow = Followup {
+        resend: resp.duplicate,
+        ..Default::default()
+    };
     state.sequence = if resp.duplicate {
         resp.applied_sequence.max(sent.summary.sequence)
     } else {
@@ -136,7 +171,9 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
     };
     let mut software_body = Some(sent.software_body);
     for ack in &resp.sections {
-        let Ok(section) = pb::Section::try_from(ack.section) else { continue };
+        let Ok(section) = pb::Section::try_from(ack.section) else {
+            continue;
+        };
         let (slot, ours) = match section {
             pb::Section::Os => (&mut state.os, sent.os),
             pb::Section::Hardware => (&mut state.hardware, sent.hardware),
@@ -146,7 +183,11 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
         let holds_ours = !ack.send_full && ack.hash.as_slice() == ours.as_slice();
         *slot = holds_ours.then_some(ours);
         if section == pb::Section::Software {
-            state.software_body = if holds_ours { software_body.take() } else { None };
+            state.software_body = if holds_ours {
+                software_body.take()
+            } else {
+                None
+            };
         }
         if !holds_ours && (ack.send_full || !resp.duplicate) {
             follow.send_full.push(section);
@@ -172,14 +213,23 @@ mod tests {
 
     fn inventory(n: usize) -> Inventory {
         Inventory {
-            os: pb::OsInfo { hostname: "h".into(), ..Default::default() },
+            os: pb::OsInfo {
+                hostname: "h".into(),
+                ..Default::default()
+            },
             hardware: pb::Hardware::default(),
-            software: pb::Software { packages: (0..n).map(|i| pkg(&format!("p{i}"), "1.0")).collect() },
+            software: pb::Software {
+                packages: (0..n).map(|i| pkg(&format!("p{i}"), "1.0")).collect(),
+            },
         }
     }
 
     fn ack_all(p: &Prepared) -> pb::ReportResponse {
-        let mk = |s: pb::Section, h: Hash| pb::SectionAck { section: s as i32, hash: h.to_vec(), send_full: false };
+        let mk = |s: pb::Section, h: Hash| pb::SectionAck {
+            section: s as i32,
+            hash: h.to_vec(),
+            send_full: false,
+        };
         pb::ReportResponse {
             applied_sequence: p.summary.sequence,
             duplicate: false,
@@ -196,7 +246,10 @@ mod tests {
         let mut st = ReportState::default();
         let inv = inventory(500);
         let p1 = prepare(&st, &inv, &[]);
-        assert_eq!((p1.summary.os, p1.summary.software), (Kind::Full, Kind::Full));
+        assert_eq!(
+            (p1.summary.os, p1.summary.software),
+            (Kind::Full, Kind::Full)
+        );
         let r1 = ack_all(&p1);
         assert_eq!(acknowledge(&mut st, p1.clone(), &r1), Followup::default());
 
@@ -206,7 +259,11 @@ mod tests {
             (p2.summary.os, p2.summary.hardware, p2.summary.software),
             (Kind::Unchanged, Kind::Unchanged, Kind::Unchanged)
         );
-        assert!(p2.summary.bytes < 200, "steady state is {} bytes", p2.summary.bytes);
+        assert!(
+            p2.summary.bytes < 200,
+            "steady state is {} bytes",
+            p2.summary.bytes
+        );
         acknowledge(&mut st, p2.clone(), &ack_all(&p2));
 
         let mut changed = inv.clone();
@@ -238,7 +295,11 @@ mod tests {
     fn duplicate_moves_the_sequence_forward() {
         let mut st = ReportState::default();
         let p = prepare(&st, &inventory(1), &[]);
-        let r = pb::ReportResponse { applied_sequence: 41, duplicate: true, sections: vec![] };
+        let r = pb::ReportResponse {
+            applied_sequence: 41,
+            duplicate: true,
+            sections: vec![],
+        };
         let f = acknowledge(&mut st, p, &r);
         assert!(f.resend);
         assert_eq!(st.sequence, 41);
@@ -247,10 +308,24 @@ mod tests {
 
     #[test]
     fn free_space_jitter_does_not_change_the_hash() {
-        let fs = |free| pb::Filesystem { mount_point: "/".into(), total_bytes: 100_000, free_bytes: free, ..Default::default() };
-        let a = pb::Hardware { filesystems: vec![fs(50_010)], ..Default::default() };
-        let b = pb::Hardware { filesystems: vec![fs(50_900)], ..Default::default() };
-        let c = pb::Hardware { filesystems: vec![fs(52_000)], ..Default::default() };
+        let fs = |free| pb::Filesystem {
+            mount_point: "/".into(),
+            total_bytes: 100_000,
+            free_bytes: free,
+            ..Default::default()
+        };
+        let a = pb::Hardware {
+            filesystems: vec![fs(50_010)],
+            ..Default::default()
+        };
+        let b = pb::Hardware {
+            filesystems: vec![fs(50_900)],
+            ..Default::default()
+        };
+        let c = pb::Hardware {
+            filesystems: vec![fs(52_000)],
+            ..Default::default()
+        };
         let h = |x: &pb::Hardware| digest::hardware(&stable_hardware(x));
         assert_eq!(h(&a), h(&b));
         assert_ne!(h(&a), h(&c));

@@ -36,7 +36,8 @@ struct Stored {
 }
 
 fn parse_hash(s: Option<String>) -> Option<Hash> {
-    s.and_then(|h| hex::decode(h).ok()).and_then(|v| v.try_into().ok())
+    s.and_then(|h| hex::decode(h).ok())
+        .and_then(|v| v.try_into().ok())
 }
 
 impl ReportState {
@@ -87,7 +88,12 @@ impl ReportState {
             match std::fs::remove_file(dir.file(f)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(identity::Error::Write { path: dir.file(f), source }),
+                Err(source) => {
+                    return Err(identity::Error::Write {
+                        path: dir.file(f),
+                        source,
+                    });
+                }
             }
         }
         Ok(())
@@ -104,7 +110,11 @@ mod tests {
         let sd = StateDir::new(dir.path());
         assert_eq!(ReportState::load(&sd), ReportState::default());
         let sw = pb::Software {
-            packages: vec![pb::Package { name: "a".into(), version: "1".into(), ..Default::default() }],
+            packages: vec![pb::Package {
+                name: "a".into(),
+                version: "1".into(),
+                ..Default::default()
+            }],
         };
         let st = ReportState {
             sequence: 7,

@@ -29,17 +29,28 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for AdminApi {
-    async fn list_hosts(&self, req: Request<pb::ListHostsRequest>) -> Result<Response<pb::ListHostsResponse>, Status> {
+    async fn list_hosts(
+        &self,
+        req: Request<pb::ListHostsRequest>,
+    ) -> Result<Response<pb::ListHostsResponse>, Status> {
         auth::admin(&req)?;
         let filter = HostFilter::from(req.into_inner());
-        let page = self.shared.store.list_hosts(&filter, now()).await.map_err(status::from_store)?;
+        let page = self
+            .shared
+            .store
+            .list_hosts(&filter, now())
+            .await
+            .map_err(status::from_store)?;
         Ok(Response::new(pb::ListHostsResponse {
             hosts: page.hosts,
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
 
-    async fn get_host(&self, req: Request<pb::GetHostRequest>) -> Result<Response<pb::GetHostResponse>, Status> {
+    async fn get_host(
+        &self,
+        req: Request<pb::GetHostRequest>,
+    ) -> Result<Response<pb::GetHostResponse>, Status> {
         auth::admin(&req)?;
         let host = req.into_inner().host;
         if host.trim().is_empty() {
@@ -51,7 +62,11 @@ impl pb::admin_service_server::AdminService for AdminApi {
             .get_host(&host)
             .await
             .map_err(status::from_store)?
-            .ok_or_else(|| Status::not_found(format!("no host with id or hostname {host:?}; list them with `wardctl hosts`")))?;
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no host with id or hostname {host:?}; list them with `wardctl hosts`"
+                ))
+            })?;
         Ok(Response::new(pb::GetHostResponse {
             summary: Some(detail.summary),
             os: detail.os,
@@ -67,7 +82,9 @@ impl pb::admin_service_server::AdminService for AdminApi {
         auth::admin(&req)?;
         let r = req.into_inner();
         if r.name.trim().is_empty() {
-            return Err(Status::invalid_argument("name a package (or a glob such as openssl*)"));
+            return Err(Status::invalid_argument(
+                "name a package (or a glob such as openssl*)",
+            ));
         }
         let rows = self
             .shared
@@ -92,11 +109,19 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let r = req.into_inner();
         let uses = if r.uses == 0 { 1 } else { r.uses };
         if uses > MAX_TOKEN_USES {
-            return Err(Status::invalid_argument(format!("uses must be at most {MAX_TOKEN_USES}")));
+            return Err(Status::invalid_argument(format!(
+                "uses must be at most {MAX_TOKEN_USES}"
+            )));
         }
-        let ttl = if r.ttl_seconds == 0 { 3600 } else { r.ttl_seconds };
+        let ttl = if r.ttl_seconds == 0 {
+            3600
+        } else {
+            r.ttl_seconds
+        };
         if ttl > MAX_TOKEN_TTL_SECS {
-            return Err(Status::invalid_argument("ttl must be at most 30 days; enrolment tokens are meant to be short-lived"));
+            return Err(Status::invalid_argument(
+                "ttl must be at most 30 days; enrolment tokens are meant to be short-lived",
+            ));
         }
         let generated = token::generate();
         let created_at = now();
@@ -127,7 +152,10 @@ impl pb::admin_service_server::AdminService for AdminApi {
 /// Keeps the rows whose version is strictly below `below` in their package format's own
 /// ordering. The bound must parse for every format present; a stored version that does
 /// not parse is left out and logged.
-fn filter_below(rows: Vec<pb::SoftwareMatch>, below: &str) -> Result<Vec<pb::SoftwareMatch>, Status> {
+fn filter_below(
+    rows: Vec<pb::SoftwareMatch>,
+    below: &str,
+) -> Result<Vec<pb::SoftwareMatch>, Status> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         match version::compare(&row.source, &row.version, below) {

@@ -21,7 +21,10 @@ impl AgentApi {
 
 #[tonic::async_trait]
 impl pb::agent_service_server::AgentService for AgentApi {
-    async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
+    async fn enroll(
+        &self,
+        req: Request<pb::EnrollRequest>,
+    ) -> Result<Response<pb::EnrollResponse>, Status> {
         let r = req.into_inner();
         if r.token.trim().is_empty() {
             return Err(Status::invalid_argument("enrolment token is empty"));
@@ -43,10 +46,14 @@ impl pb::agent_service_server::AgentService for AgentApi {
         };
         // The certificate is worthless until this commits: authentication looks the
         // host up, so a refused token leaves nothing usable behind.
-        self.shared.store.enroll(&token::hash(&r.token), host).await.map_err(|e| {
-            tracing::warn!(hostname = %hostname, error = %e, "enrolment refused");
-            status::from_store(e)
-        })?;
+        self.shared
+            .store
+            .enroll(&token::hash(&r.token), host)
+            .await
+            .map_err(|e| {
+                tracing::warn!(hostname = %hostname, error = %e, "enrolment refused");
+                status::from_store(e)
+            })?;
         tracing::info!(host = %host_id, hostname = %hostname, "host enrolled");
         Ok(Response::new(pb::EnrollResponse {
             host_id,
@@ -55,11 +62,19 @@ impl pb::agent_service_server::AgentService for AgentApi {
         }))
     }
 
-    async fn report(&self, req: Request<pb::ReportRequest>) -> Result<Response<pb::ReportResponse>, Status> {
+    async fn report(
+        &self,
+        req: Request<pb::ReportRequest>,
+    ) -> Result<Response<pb::ReportResponse>, Status> {
         let host = auth::agent(&self.shared, &req).await?;
         let report = Report::try_from(req.into_inner()).map_err(status::invalid)?;
         let sequence = report.sequence;
-        let outcome = self.shared.store.apply_report(&host, report, now()).await.map_err(status::from_store)?;
+        let outcome = self
+            .shared
+            .store
+            .apply_report(&host, report, now())
+            .await
+            .map_err(status::from_store)?;
         let resend: Vec<&str> = outcome
             .sections
             .iter()
@@ -82,18 +97,28 @@ impl pb::agent_service_server::AgentService for AgentApi {
         }))
     }
 
-    async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        req: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let host = auth::agent(&self.shared, &req).await?;
         let r = req.into_inner();
         let version: String = r.agent_version.chars().take(64).collect();
-        let held = self.shared.store.heartbeat(&host, &version, now()).await.map_err(status::from_store)?;
+        let held = self
+            .shared
+            .store
+            .heartbeat(&host, &version, now())
+            .await
+            .map_err(status::from_store)?;
         // Sections the agent believes acknowledged but the collector does not hold (a
         // restored backup, say) must come again in full.
         let send_full = r
             .sections
             .iter()
             .filter(|claimed| {
-                !held.iter().any(|(s, h)| *s as i32 == claimed.section && h.as_slice() == claimed.hash.as_slice())
+                !held.iter().any(|(s, h)| {
+                    *s as i32 == claimed.section && h.as_slice() == claimed.hash.as_slice()
+                })
             })
             .map(|s| s.section)
             .collect();

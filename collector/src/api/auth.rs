@@ -15,7 +15,9 @@ pub fn peer<T>(req: &Request<T>) -> Result<Peer, Status> {
             "a client certificate is required; enrol the agent (ward-agent enroll) or use the admin credentials",
         )
     })?;
-    let leaf = certs.first().ok_or_else(|| Status::unauthenticated("empty client certificate chain"))?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("empty client certificate chain"))?;
     identity::identify(leaf.as_ref()).map_err(|e| Status::unauthenticated(e.to_string()))
 }
 
@@ -34,7 +36,9 @@ pub async fn agent<T>(shared: &Shared, req: &Request<T>) -> Result<String, Statu
                     ))
                 })?;
             if status.revoked {
-                return Err(Status::permission_denied(format!("host {host_id} has been revoked")));
+                return Err(Status::permission_denied(format!(
+                    "host {host_id} has been revoked"
+                )));
             }
             if status.cert_serial != serial {
                 return Err(Status::unauthenticated(format!(
@@ -43,7 +47,9 @@ pub async fn agent<T>(shared: &Shared, req: &Request<T>) -> Result<String, Statu
             }
             Ok(host_id)
         }
-        Peer::Admin { .. } => Err(Status::permission_denied("admin certificates may not call the agent service")),
+        Peer::Admin { .. } => Err(Status::permission_denied(
+            "admin certificates may not call the agent service",
+        )),
     }
 }
 
@@ -51,6 +57,8 @@ pub async fn agent<T>(shared: &Shared, req: &Request<T>) -> Result<String, Statu
 pub fn admin<T>(req: &Request<T>) -> Result<String, Status> {
     match peer(req)? {
         Peer::Admin { name } => Ok(name),
-        Peer::Agent { .. } => Err(Status::permission_denied("agent certificates may not call the admin service")),
+        Peer::Agent { .. } => Err(Status::permission_denied(
+            "agent certificates may not call the admin service",
+        )),
     }
 }

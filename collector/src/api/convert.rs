@@ -17,7 +17,10 @@ pub enum Error {
 }
 
 fn hash(field: &'static str, bytes: &[u8]) -> Result<Hash, Error> {
-    bytes.try_into().map_err(|_| Error::HashLength { field, len: bytes.len() })
+    bytes.try_into().map_err(|_| Error::HashLength {
+        field,
+        len: bytes.len(),
+    })
 }
 
 impl TryFrom<pb::ReportRequest> for Report {
@@ -32,7 +35,9 @@ impl TryFrom<pb::ReportRequest> for Report {
         }
         let os = match r.os.and_then(|u| u.kind) {
             None => None,
-            Some(pb::os_update::Kind::Unchanged(h)) => Some(SectionUpdate::Unchanged(hash("os", &h)?)),
+            Some(pb::os_update::Kind::Unchanged(h)) => {
+                Some(SectionUpdate::Unchanged(hash("os", &h)?))
+            }
             Some(pb::os_update::Kind::Full(os)) => Some(SectionUpdate::Full(os)),
         };
         let hardware = match r.hardware.and_then(|u| u.kind) {
@@ -54,7 +59,13 @@ impl TryFrom<pb::ReportRequest> for Report {
                 Some(SoftwareUpdate::Delta(d))
             }
         };
-        Ok(Report { sequence: r.sequence, agent_version: r.agent_version, os, hardware, software })
+        Ok(Report {
+            sequence: r.sequence,
+            agent_version: r.agent_version,
+            os,
+            hardware,
+            software,
+        })
     }
 }
 
@@ -81,7 +92,9 @@ mod tests {
     fn short_hash_is_refused_with_the_field_name() {
         let req = pb::ReportRequest {
             sequence: 1,
-            os: Some(pb::OsUpdate { kind: Some(pb::os_update::Kind::Unchanged(vec![1, 2, 3])) }),
+            os: Some(pb::OsUpdate {
+                kind: Some(pb::os_update::Kind::Unchanged(vec![1, 2, 3])),
+            }),
             ..Default::default()
         };
         let e = Report::try_from(req).unwrap_err().to_string();

@@ -8,7 +8,9 @@ use crate::store;
 pub fn from_store(e: store::Error) -> Status {
     use store::Error as E;
     match e {
-        E::TokenUnknown | E::TokenExpired { .. } | E::TokenUsedUp => Status::permission_denied(e.to_string()),
+        E::TokenUnknown | E::TokenExpired { .. } | E::TokenUsedUp => {
+            Status::permission_denied(e.to_string())
+        }
         E::HostExists(_) => Status::already_exists(e.to_string()),
         E::UnknownHost(_) => Status::not_found(e.to_string()),
         E::AmbiguousHost { .. } | E::InvalidPageToken | E::SequenceOutOfRange(_) => {

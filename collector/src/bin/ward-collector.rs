@@ -13,7 +13,11 @@ use ward_collector::{quickstart, server};
 const EXIT_CONFIG: u8 = 64;
 
 #[derive(Parser)]
-#[command(name = "ward-collector", version, about = "Ward collector: keeps the fleet's inventory and answers wardctl")]
+#[command(
+    name = "ward-collector",
+    version,
+    about = "Ward collector: keeps the fleet's inventory and answers wardctl"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,7 +74,11 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, data_dir, listen } => {
+        Command::Serve {
+            config,
+            data_dir,
+            listen,
+        } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
-    SerialNumber,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -28,9 +27,15 @@ const ADMIN_LIFETIME: Duration = Duration::days(365);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("failed to write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "the CA in {dir} is incomplete ({missing} is missing); restore it from a backup, or move the directory away to create a new CA (every agent must then enrol again)"
     )]
@@ -81,10 +86,17 @@ impl Authority {
         server_names: &[String],
         client_lifetime: std::time::Duration,
     ) -> Result<(Self, bool), Error> {
-        fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.into(), source })?;
+        fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.into(),
+            source,
+        })?;
         // The directory holds private keys: owner only.
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(|source| Error::Write { path: dir.into(), source })?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+            Error::Write {
+                path: dir.into(),
+                source,
+            }
+        })?;
         let cert_path = dir.join(files::CA_CERT);
         let key_path = dir.join(files::CA_KEY);
         let created = match (cert_path.exists(), key_path.exists()) {
@@ -94,23 +106,40 @@ impl Authority {
                 true
             }
             (true, false) => {
-                return Err(Error::Incomplete { dir: dir.into(), missing: files::CA_KEY });
+                return Err(Error::Incomplete {
+                    dir: dir.into(),
+                    missing: files::CA_KEY,
+                });
             }
             (false, true) => {
-                return Err(Error::Incomplete { dir: dir.into(), missing: files::CA_CERT });
+                return Err(Error::Incomplete {
+                    dir: dir.into(),
+                    missing: files::CA_CERT,
+                });
             }
         };
         let ca_pem = read(&cert_path)?;
-        let key = KeyPair::from_pem(&read(&key_path)?)
-            .map_err(|source| Error::Invalid { path: key_path.clone(), source })?;
-        let issuer = Issuer::from_ca_cert_pem(&ca_pem, key)
-            .map_err(|source| Error::Invalid { path: cert_path.clone(), source })?;
-        let ca_der = pem_to_der(&ca_pem)
-            .ok_or(Error::Invalid { path: cert_path, source: rcgen::Error::CouldNotParseCertificate })?;
-        let client_lifetime = Duration::seconds(
-            i64::try_from(client_lifetime.as_secs()).unwrap_or(i64::MAX / 2),
-        );
-        let authority = Self { dir: dir.into(), ca_pem, ca_der, issuer, client_lifetime };
+        let key = KeyPair::from_pem(&read(&key_path)?).map_err(|source| Error::Invalid {
+            path: key_path.clone(),
+            source,
+        })?;
+        let issuer = Issuer::from_ca_cert_pem(&ca_pem, key).map_err(|source| Error::Invalid {
+            path: cert_path.clone(),
+            source,
+        })?;
+        let ca_der = pem_to_der(&ca_pem).ok_or(Error::Invalid {
+            path: cert_path,
+            source: rcgen::Error::CouldNotParseCertificate,
+        })?;
+        let client_lifetime =
+            Duration::seconds(i64::try_from(client_lifetime.as_secs()).unwrap_or(i64::MAX / 2));
+        let authority = Self {
+            dir: dir.into(),
+            ca_pem,
+            ca_der,
+            issuer,
+            client_lifetime,
+        };
         authority.ensure_server_cert(server_names)?;
         authority.ensure_admin_cert()?;
         Ok((authority, created))
@@ -137,7 +166,9 @@ impl Authority {
     pub fn issue_agent(&self, csr_pem: &str, host_id: &str) -> Result<Issued, Error> {
         let csr = CertificateSigningRequestParams::from_pem(csr_pem).map_err(Error::Csr)?;
         let params = leaf_params(host_id, AGENT_OU, self.client_lifetime, Vec::new())?;
-        let cert = params.signed_by(&csr.public_key, &self.issuer).map_err(Error::Sign)?;
+        let cert = params
+            .signed_by(&csr.public_key, &self.issuer)
+            .map_err(Error::Sign)?;
         Ok(issued(cert.pem(), &params))
     }
 
@@ -204,7 +235,10 @@ pub fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     let start = pem.find("-----BEGIN CERTIFICATE-----")?;
     let body_start = start + "-----BEGIN CERTIFICATE-----".len();
     let end = pem[body_start..].find("-----END CERTIFICATE-----")? + body_start;
-    let b64: String = pem[body_start..end].chars().filter(|c| !c.is_whitespace()).collect();
+    let b64: String = pem[body_start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
@@ -264,15 +298,25 @@ fn random_serial() -> SerialNumber {
 fn issued(certificate_pem: String, params: &CertificateParams) -> Issued {
     Issued {
         certificate_pem,
-        serial: params.serial_number.as_ref().map(|s| hex::encode(s.to_bytes())).unwrap_or_default(),
+        serial: params
+            .serial_number
+            .as_ref()
+            .map(|s| hex::encode(s.to_bytes()))
+            .unwrap_or_default(),
         not_after: params.not_after.unix_timestamp(),
     }
 }
 
 fn covers_names(pem: &str, names: &[String]) -> bool {
-    let Some(der) = pem_to_der(pem) else { return false };
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else { return false };
-    let Ok(Some(san)) = cert.subject_alternative_name() else { return false };
+    let Some(der) = pem_to_der(pem) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return false;
+    };
     let present: Vec<String> = san
         .value
         .general_names
@@ -280,19 +324,29 @@ fn covers_names(pem: &str, names: &[String]) -> bool {
         .filter_map(|g| match g {
             x509_parser::extensions::GeneralName::DNSName(d) => Some((*d).to_string()),
             x509_parser::extensions::GeneralName::IPAddress(b) => match b.len() {
-                4 => <[u8; 4]>::try_from(*b).ok().map(|a| std::net::IpAddr::from(a).to_string()),
-                16 => <[u8; 16]>::try_from(*b).ok().map(|a| std::net::IpAddr::from(a).to_string()),
+                4 => <[u8; 4]>::try_from(*b)
+                    .ok()
+                    .map(|a| std::net::IpAddr::from(a).to_string()),
+                16 => <[u8; 16]>::try_from(*b)
+                    .ok()
+                    .map(|a| std::net::IpAddr::from(a).to_string()),
                 _ => None,
             },
             _ => None,
         })
         .collect();
-    let fresh = cert.validity().time_to_expiration().is_some_and(|left| left.whole_days() > 30);
+    let fresh = cert
+        .validity()
+        .time_to_expiration()
+        .is_some_and(|left| left.whole_days() > 30);
     fresh && names.iter().all(|n| present.contains(n))
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })
+    fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), Error> {
@@ -307,9 +361,17 @@ fn write_public(path: &Path, contents: &str) -> Result<(), Error> {
 /// private key is never readable by others even for a moment.
 fn write_file(path: &Path, contents: &str, mode: u32) -> Result<(), Error> {
     let tmp = path.with_extension("tmp");
-    let err = |source| Error::Write { path: path.into(), source };
+    let err = |source| Error::Write {
+        path: path.into(),
+        source,
+    };
     let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(err)?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
     f.write_all(contents.as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)?;
     fs::rename(&tmp, path).map_err(err)?;
@@ -331,7 +393,10 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert!(a.fingerprint().starts_with("SHA256:"));
         assert_eq!(a.fingerprint().len(), 7 + 64);
-        let mode = fs::metadata(dir.path().join(files::CA_KEY)).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join(files::CA_KEY))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -341,7 +406,9 @@ mod tests {
         let life = std::time::Duration::from_secs(86400);
         Authority::load_or_create(dir.path(), &[], life).unwrap();
         fs::remove_file(dir.path().join(files::CA_KEY)).unwrap();
-        let err = Authority::load_or_create(dir.path(), &[], life).err().unwrap();
+        let err = Authority::load_or_create(dir.path(), &[], life)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("ca.key is missing"), "{err}");
     }
 
@@ -354,7 +421,10 @@ mod tests {
         Authority::load_or_create(dir.path(), &["ward.example.org".into()], life).unwrap();
         let after = fs::read_to_string(dir.path().join(files::SERVER_CERT)).unwrap();
         assert_ne!(before, after);
-        assert!(covers_names(&after, &["ward.example.org".into(), "127.0.0.1".into()]));
+        assert!(covers_names(
+            &after,
+            &["ward.example.org".into(), "127.0.0.1".into()]
+        ));
     }
 
     #[test]
@@ -362,6 +432,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let life = std::time::Duration::from_secs(86400);
         let (a, _) = Authority::load_or_create(dir.path(), &[], life).unwrap();
-        assert!(matches!(a.issue_agent("not a csr", "h1"), Err(Error::Csr(_))));
+        assert!(matches!(
+            a.issue_agent("not a csr", "h1"),
+            Err(Error::Csr(_))
+        ));
     }
 }

@@ -47,7 +47,10 @@ pub fn identify(der: &[u8]) -> Result<Peer, Error> {
         .and_then(|a| a.as_str().ok())
         .unwrap_or_default();
     match ou {
-        AGENT_OU => Ok(Peer::Agent { host_id: cn, serial: hex::encode(cert.raw_serial()) }),
+        AGENT_OU => Ok(Peer::Agent {
+            host_id: cn,
+            serial: hex::encode(cert.raw_serial()),
+        }),
         ADMIN_OU => Ok(Peer::Admin { name: cn }),
         other => Err(Error::UnknownRole(other.to_string())),
     }
@@ -65,7 +68,9 @@ mod tests {
             Authority::load_or_create(dir.path(), &[], std::time::Duration::from_secs(3600))
                 .unwrap();
         let key = rcgen::KeyPair::generate().unwrap();
-        let csr = rcgen::CertificateParams::default().serialize_request(&key).unwrap();
+        let csr = rcgen::CertificateParams::default()
+            .serialize_request(&key)
+            .unwrap();
         let issued = ca.issue_agent(&csr.pem().unwrap(), "host-123").unwrap();
         let der = pem_to_der(&issued.certificate_pem).unwrap();
         match identify(&der).unwrap() {
@@ -76,9 +81,17 @@ mod tests {
             other => panic!("expected an agent, got {other:?}"),
         }
         let admin = std::fs::read_to_string(dir.path().join(files::ADMIN_CERT)).unwrap();
-        assert_eq!(identify(&pem_to_der(&admin).unwrap()).unwrap(), Peer::Admin { name: "admin".into() });
+        assert_eq!(
+            identify(&pem_to_der(&admin).unwrap()).unwrap(),
+            Peer::Admin {
+                name: "admin".into()
+            }
+        );
         let server = std::fs::read_to_string(dir.path().join(files::SERVER_CERT)).unwrap();
-        assert!(matches!(identify(&pem_to_der(&server).unwrap()), Err(Error::UnknownRole(_))));
+        assert!(matches!(
+            identify(&pem_to_der(&server).unwrap()),
+            Err(Error::UnknownRole(_))
+        ));
         assert!(matches!(identify(b"junk"), Err(Error::Malformed)));
     }
 }

@@ -25,7 +25,11 @@ pub fn generate() -> Generated {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
     );
     let hash = hash(&token);
-    Generated { id: hex::encode(&hash[..6]), token, hash }
+    Generated {
+        id: hex::encode(&hash[..6]),
+        token,
+        hash,
+    }
 }
 
 /// Returns the stored form of a token. Surrounding whitespace (a trailing newline in a

@@ -1,1 +1,0 @@
-//! logging (being written)
