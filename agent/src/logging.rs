@@ -18,3 +18,29 @@ pub fn init(default_filter: &str) {
         builder.with_target(false).try_init()
     };
 }
+
+/// Renders an error and its causes on one line, skipping a cause whose text the message
+/// already carries (many messages embed their source).
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_causes_are_not_repeated() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(io).context("failed to write x: disk on fire").context("saving");
+        assert_eq!(describe(&e), "saving: failed to write x: disk on fire");
+    }
+}

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ward-agent: {e:#}");
+            eprintln!("ward-agent: {}", logging::describe(&e));
             if e.downcast_ref::<config::Error>().is_some() {
                 ExitCode::from(EXIT_CONFIG)
             } else {

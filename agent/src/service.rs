@@ -52,6 +52,8 @@ pub struct Agent {
     client: Option<Client>,
     state: ReportState,
     force_full: Vec<pb::Section>,
+    /// When the last report was acknowledged, so `run` does not repeat one just made.
+    reported_at: Option<Instant>,
 }
 
 impl Agent {
@@ -74,6 +76,7 @@ impl Agent {
             client: None,
             state,
             force_full: Vec::new(),
+            reported_at: None,
         })
     }
 
@@ -123,6 +126,7 @@ impl Agent {
             );
             self.force_full = follow.send_full;
             if self.force_full.is_empty() && !follow.resend {
+                self.reported_at = Some(Instant::now());
                 return Ok(summary);
             }
         }
@@ -175,7 +179,11 @@ impl Agent {
         tokio::pin!(shutdown);
         let inventory_every = self.config.inventory_interval;
         let heartbeat_every = self.config.heartbeat_interval;
-        let mut next_report = Instant::now();
+        // A report made just before (quickstart does one) counts as the first.
+        let mut next_report = match self.reported_at {
+            Some(at) => at + jittered(inventory_every, self.config.jitter),
+            None => Instant::now(),
+        };
         let mut next_heartbeat = Instant::now() + heartbeat_every;
         let mut backoff = Duration::from_secs(1);
         tracing::info!(host = %self.identity.host_id, collector = %self.target.url, "agent started");

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ward-collector: {e:#}");
+            eprintln!("ward-collector: {}", ward_agent::logging::describe(&e));
             if e.downcast_ref::<config::Error>().is_some() {
                 ExitCode::from(EXIT_CONFIG)
             } else {
