@@ -1,0 +1,305 @@
+//! The conformance suite on SQLite, plus what only a SQLite file can show: persistence
+//! across reopening, connection settings, rollback of a failed report, corrupt rows.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use ward_proto::{delta, digest, v1 as pb};
+
+use super::SqliteStore;
+use crate::store::tests::{NOW, conformance_tests};
+use crate::store::{
+    Error, NewHost, NewToken, Report, SectionUpdate, SoftwareUpdate, Store, open_sqlite,
+};
+
+async fn open_temp() -> (TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(&dir.path().join("ward.db")).await.unwrap();
+    (dir, store)
+}
+
+conformance_tests!(open_temp());
+
+fn pkg(name: &str, version: &str) -> pb::Package {
+    pb::Package {
+        name: name.into(),
+        version: version.into(),
+        arch: "amd64".into(),
+        source: "deb".into(),
+        state: "installed".into(),
+        ..Default::default()
+    }
+}
+
+fn software(packages: Vec<pb::Package>) -> pb::Software {
+    let mut sw = pb::Software { packages };
+    digest::canonicalize_software(&mut sw);
+    sw
+}
+
+/// Enrols h1 and gives it an os, hardware and two packages at sequence 1.
+async fn seeded(path: &Path) -> SqliteStore {
+    let store = SqliteStore::open(path).await.unwrap();
+    store
+        .create_token(NewToken {
+            id: "t1".into(),
+            hash: [1; 32],
+            uses: 1,
+            expires_at: NOW + 3600,
+            label: "test".into(),
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    store
+        .enroll(
+            &[1; 32],
+            NewHost {
+                id: "h1".into(),
+                hostname: "boot".into(),
+                cert_serial: "01".into(),
+                cert_not_after: NOW + 86_400,
+                agent_version: "1.0.0".into(),
+                enrolled_at: NOW,
+            },
+        )
+        .await
+        .unwrap();
+    let report = Report {
+        sequence: 1,
+        agent_version: "1.0.0".into(),
+        os: Some(SectionUpdate::Full(pb::OsInfo {
+            hostname: "web-1".into(),
+            os_id: "debian".into(),
+            ..Default::default()
+        })),
+        hardware: Some(SectionUpdate::Full(pb::Hardware {
+            memory: Some(pb::Memory {
+                total_bytes: 1 << 30,
+                swap_total_bytes: 0,
+            }),
+            ..Default::default()
+        })),
+        software: Some(SoftwareUpdate::Full(software(vec![
+            pkg("a", "1"),
+            pkg("b", "1"),
+        ]))),
+    };
+    store.apply_report("h1", report, NOW + 1).await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ward.db");
+    let store = seeded(&path).await;
+    let before = store.get_host("h1").await.unwrap().unwrap();
+    let rows_before = store.find_software("*", true).await.unwrap();
+    store.close().await;
+    drop(store);
+
+    // Reopening runs the migrations again, which must find nothing to do.
+    let store = open_sqlite(&path).await.unwrap();
+    assert_eq!(store.get_host("h1").await.unwrap().unwrap(), before);
+    assert_eq!(store.find_software("*", true).await.unwrap(), rows_before);
+    assert_eq!(before.summary.software_count, 2);
+    // The token's only use stays spent, and the sequence stays applied.
+    let late = NewHost {
+        id: "h2".into(),
+        hostname: "x".into(),
+        cert_serial: "02".into(),
+        cert_not_after: NOW,
+        agent_version: String::new(),
+        enrolled_at: NOW,
+    };
+    assert!(matches!(
+        store.enroll(&[1; 32], late).await,
+        Err(Error::TokenUsedUp)
+    ));
+    let replay = Report {
+        sequence: 1,
+        agent_version: String::new(),
+        os: None,
+        hardware: None,
+        software: None,
+    };
+    assert!(
+        store
+            .apply_report("h1", replay, NOW + 2)
+            .await
+            .unwrap()
+            .duplicate
+    );
+}
+
+#[tokio::test]
+async fn connections_use_wal_and_enforce_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("ward.db"))
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 1, "NORMAL");
+    let orphan = sqlx::query(
+        "INSERT INTO sections (host_id, section, hash, body, updated_at) VALUES ('nobody', 1, x'00', x'', 0)",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(orphan.is_err(), "a section without a host is refused");
+}
+
+#[tokio::test]
+async fn opening_a_path_in_a_missing_directory_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("ward.db");
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(matches!(err, Error::Open { .. }), "{err}");
+    assert!(err.to_string().contains("missing/ward.db"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failure_late_in_a_report_rolls_everything_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let before = store.get_host("h1").await.unwrap().unwrap();
+    let rows_before = store.find_software("*", true).await.unwrap();
+    // The sequence is recorded by the last statement of a report, after every section
+    // and package row was written: failing it must undo them all.
+    sqlx::query(
+        "CREATE TRIGGER induced_failure BEFORE UPDATE OF last_sequence ON hosts \
+         WHEN NEW.last_sequence = 2 BEGIN SELECT RAISE(ABORT, 'induced failure'); END",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    let base = before.software.clone().unwrap();
+    let next = software(vec![pkg("a", "2"), pkg("c", "1")]);
+    let report = Report {
+        sequence: 2,
+        agent_version: "2.0.0".into(),
+        os: Some(SectionUpdate::Full(pb::OsInfo {
+            hostname: "renamed".into(),
+            os_id: "ubuntu".into(),
+            ..Default::default()
+        })),
+        hardware: Some(SectionUpdate::Full(pb::Hardware::default())),
+        software: Some(SoftwareUpdate::Delta(delta::software(&base, &next))),
+    };
+    let err = store
+        .apply_report("h1", report.clone(), NOW + 2)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("induced failure"), "{err}");
+    assert_eq!(store.get_host("h1").await.unwrap().unwrap(), before);
+    assert_eq!(store.find_software("*", true).await.unwrap(), rows_before);
+
+    // Without the fault the same report applies: sequence 2 was never recorded.
+    sqlx::query("DROP TRIGGER induced_failure")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let out = store.apply_report("h1", report, NOW + 2).await.unwrap();
+    assert!(!out.duplicate);
+    let after = store.get_host("h1").await.unwrap().unwrap();
+    assert_eq!(after.software, Some(next));
+    assert_eq!(after.summary.hostname, "renamed");
+    let names: Vec<_> = store
+        .find_software("*", true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| format!("{}={}", m.name, m.version))
+        .collect();
+    assert_eq!(names, ["a=2", "c=1"]);
+}
+
+#[tokio::test]
+async fn a_corrupt_software_section_is_replaced_by_the_next_full_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let base = store
+        .get_host("h1")
+        .await
+        .unwrap()
+        .unwrap()
+        .software
+        .unwrap();
+    sqlx::query("UPDATE sections SET body = x'ffffffff' WHERE section = 3")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let err = store.get_host("h1").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt { what } if what.contains("software")),
+        "{err}"
+    );
+
+    // A delta cannot apply to what does not decode: ask for the full section.
+    let next = software(vec![pkg("a", "2")]);
+    let report = |sequence, software| Report {
+        sequence,
+        agent_version: String::new(),
+        os: None,
+        hardware: None,
+        software: Some(software),
+    };
+    let delta = SoftwareUpdate::Delta(delta::software(&base, &next));
+    let out = store
+        .apply_report("h1", report(2, delta), NOW + 2)
+        .await
+        .unwrap();
+    let ack = out
+        .sections
+        .iter()
+        .find(|a| a.section == pb::Section::Software)
+        .unwrap();
+    assert!(ack.send_full);
+    let out = store
+        .apply_report("h1", report(3, SoftwareUpdate::Full(next.clone())), NOW + 3)
+        .await
+        .unwrap();
+    let ack = out
+        .sections
+        .iter()
+        .find(|a| a.section == pb::Section::Software)
+        .unwrap();
+    assert_eq!(
+        (ack.hash, ack.send_full),
+        (Some(digest::software(&next)), false)
+    );
+    assert_eq!(
+        store.get_host("h1").await.unwrap().unwrap().software,
+        Some(next)
+    );
+}
+
+#[tokio::test]
+async fn oversized_sequences_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let report = Report {
+        sequence: u64::MAX,
+        agent_version: String::new(),
+        os: None,
+        hardware: None,
+        software: None,
+    };
+    let err = store.apply_report("h1", report, NOW).await.unwrap_err();
+    assert!(matches!(err, Error::SequenceOutOfRange(u64::MAX)), "{err}");
+}
