@@ -1,0 +1,285 @@
+//! The `wardctl` command line: global flags (where the collector is, which credentials,
+//! which output format) and one subcommand per question.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::connect::{DEFAULT_COLLECTOR, DEFAULT_DATA_DIR};
+use super::output::Format;
+
+/// Asks a Ward collector about the fleet.
+#[derive(Debug, Parser)]
+#[command(name = "wardctl", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// Collector address, https://HOST:PORT.
+    #[arg(long, env = "WARD_COLLECTOR", default_value = DEFAULT_COLLECTOR, global = true)]
+    pub collector: String,
+    /// The collector's data directory; the admin credentials are read from its pki/.
+    #[arg(long, env = "WARD_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// CA certificate (PEM) to trust instead of DATA_DIR/pki/ca.crt.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
+    /// Admin certificate (PEM) instead of DATA_DIR/pki/admin.crt.
+    #[arg(long, value_name = "FILE", requires = "key", global = true)]
+    pub cert: Option<PathBuf>,
+    /// Admin private key (PEM, PKCS#8) instead of DATA_DIR/pki/admin.key.
+    #[arg(long, value_name = "FILE", requires = "cert", global = true)]
+    pub key: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table, global = true)]
+    pub output: Format,
+    /// How long to wait for the collector (connecting, and each request).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub timeout: Duration,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lists hosts, optionally filtered.
+    Hosts(HostsArgs),
+    /// Shows one host: system, hardware, packages.
+    Host(HostArgs),
+    /// Finds which hosts have a package, optionally below a version.
+    Software(SoftwareArgs),
+    /// Manages enrolment tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `wardctl hosts`.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// Only hostnames matching this shell glob ("web-*").
+    #[arg(long, value_name = "GLOB")]
+    pub hostname: Option<String>,
+    /// Only hosts with this os-release ID ("debian").
+    #[arg(long, value_name = "ID")]
+    pub os: Option<String>,
+    /// Only hosts seen within this long ("15m", "2h").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub seen_within: Option<Duration>,
+    /// Only hosts NOT seen for at least this long ("1d").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub offline_for: Option<Duration>,
+    /// Show at most N hosts.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// `wardctl host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// Host id, or exact hostname.
+    #[arg(value_name = "ID|HOSTNAME")]
+    pub host: String,
+}
+
+/// `wardctl software`.
+#[derive(Debug, Args)]
+pub struct SoftwareArgs {
+    /// Package name, or a glob ("openssl*").
+    #[arg(value_name = "NAME|GLOB")]
+    pub name: String,
+    /// Only versions strictly below VERSION, in each package format's own ordering.
+    #[arg(long, value_name = "VERSION")]
+    pub below: Option<String>,
+    /// Include packages that are not fully installed (config-files, half-installed, ...).
+    #[arg(long)]
+    pub all_states: bool,
+}
+
+/// `wardctl token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Creates an enrolment token and prints how an agent uses it.
+    Create(TokenCreateArgs),
+}
+
+/// `wardctl token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// How many agents may enrol with the token [collector default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub uses: Option<u32>,
+    /// How long the token stays valid ("30m", "1h", "7d") [collector default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+    /// Free text recorded with the token (who or what it is for).
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+}
+
+/// Parses a human duration ("90s", "15m", "1h 30m", "7d") of at least one second.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; expected a duration such as 30s, 15m, 2h or 7d"))?;
+    if duration < Duration::from_secs(1) {
+        return Err("must be at least 1s".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wardctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_apply_without_environment() {
+        let cli = parse(&["hosts"]).unwrap();
+        // The defaults only hold when the environment does not override them.
+        if std::env::var_os("WARD_COLLECTOR").is_none() {
+            assert_eq!(cli.global.collector, "https://127.0.0.1:7443");
+        }
+        if std::env::var_os("WARD_DATA_DIR").is_none() {
+            assert_eq!(cli.global.data_dir, PathBuf::from("ward-data"));
+        }
+        assert_eq!(cli.global.output, Format::Table);
+        assert_eq!(cli.global.timeout, Duration::from_secs(10));
+        assert!(cli.global.ca.is_none() && cli.global.cert.is_none() && cli.global.key.is_none());
+        let Command::Hosts(hosts) = cli.command else {
+            panic!("expected hosts")
+        };
+        assert!(hosts.hostname.is_none() && hosts.limit.is_none() && hosts.seen_within.is_none());
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let before = parse(&["--output", "json", "--collector", "https://c:1", "hosts"]).unwrap();
+        let after = parse(&["hosts", "--output", "json", "--collector", "https://c:1"]).unwrap();
+        for cli in [before, after] {
+            assert_eq!(cli.global.output, Format::Json);
+            assert_eq!(cli.global.collector, "https://c:1");
+        }
+        let cli = parse(&["token", "create", "-o", "csv", "--timeout", "1m"]).unwrap();
+        assert_eq!(cli.global.output, Format::Csv);
+        assert_eq!(cli.global.timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn hosts_filters_parse() {
+        let cli = parse(&[
+            "hosts",
+            "--hostname",
+            "web-*",
+            "--os",
+            "debian",
+            "--seen-within",
+            "15m",
+            "--offline-for",
+            "1d",
+            "--limit",
+            "20",
+        ])
+        .unwrap();
+        let Command::Hosts(h) = cli.command else {
+            panic!("expected hosts")
+        };
+        assert_eq!(h.hostname.as_deref(), Some("web-*"));
+        assert_eq!(h.os.as_deref(), Some("debian"));
+        assert_eq!(h.seen_within, Some(Duration::from_secs(900)));
+        assert_eq!(h.offline_for, Some(Duration::from_secs(86_400)));
+        assert_eq!(h.limit, Some(20));
+    }
+
+    #[test]
+    fn host_software_and_token_parse() {
+        let cli = parse(&["host", "web-1"]).unwrap();
+        assert!(matches!(cli.command, Command::Host(HostArgs { ref host }) if host == "web-1"));
+
+        let cli = parse(&[
+            "software",
+            "openssl*",
+            "--below",
+            "3.0.13-1~deb12u1",
+            "--all-states",
+        ])
+        .unwrap();
+        let Command::Software(s) = cli.command else {
+            panic!("expected software")
+        };
+        assert_eq!(s.name, "openssl*");
+        assert_eq!(s.below.as_deref(), Some("3.0.13-1~deb12u1"));
+        assert!(s.all_states);
+
+        let cli = parse(&[
+            "token", "create", "--uses", "5", "--ttl", "2h", "--label", "rack 4",
+        ])
+        .unwrap();
+        let Command::Token(TokenCommand::Create(t)) = cli.command else {
+            panic!("expected token")
+        };
+        assert_eq!(t.uses, Some(5));
+        assert_eq!(t.ttl, Some(Duration::from_secs(7200)));
+        assert_eq!(t.label.as_deref(), Some("rack 4"));
+    }
+
+    #[test]
+    fn credential_overrides_come_in_pairs() {
+        let cli = parse(&[
+            "--ca", "ca.pem", "--cert", "a.crt", "--key", "a.key", "hosts",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.cert, Some(PathBuf::from("a.crt")));
+        assert_eq!(
+            parse(&["--cert", "a.crt", "hosts"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse(&["--key", "a.key", "hosts"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["hosts", "--limit", "0"][..],
+            &["hosts", "--seen-within", "soon"],
+            &["hosts", "--seen-within", "10ms"],
+            &["token", "create", "--uses", "0"],
+            &["hosts", "--output", "yaml"],
+            &["host"],
+            &["software"],
+            &["token"],
+            &[],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn durations_name_the_expected_shape() {
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(
+            parse_duration("tomorrow")
+                .unwrap_err()
+                .contains("expected a duration")
+        );
+        assert_eq!(parse_duration("0s"), Err("must be at least 1s".into()));
+    }
+}

@@ -1,0 +1,726 @@
+//! Rendering answers for people (tables with readable sizes and ages) and for scripts:
+//! JSON is the wire message as it is (times stay integer Unix seconds), CSV one row per
+//! item with a header row.
+//!
+//! Renderers return the text instead of printing it, and take the current time and the
+//! terminal width as inputs, so that what they print is a pure function of the answer.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, SecondsFormat};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
+use serde::Serialize;
+use ward_proto::v1 as pb;
+
+/// How answers are printed (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// The collector's answer as JSON, for scripts.
+    Json,
+    /// Comma-separated values with a header row, for spreadsheets.
+    Csv,
+}
+
+/// Why an answer could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("failed to encode the answer as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("failed to encode the answer as CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// What to render for and when: the format, the current time (for ages) and the width of
+/// the terminal tables must fit (none when printing to a pipe or file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    pub format: Format,
+    /// Seconds since the Unix epoch.
+    pub now: i64,
+    pub width: Option<u16>,
+}
+
+/// The query `wardctl software` answered, to say what found nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct SoftwareQuery<'a> {
+    pub name: &'a str,
+    pub below: Option<&'a str>,
+}
+
+/// How an agent uses a new token, printed under it in table output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollHint {
+    /// The collector address agents should use.
+    pub collector: String,
+    /// `SHA256:<hex>` of the collector's CA certificate.
+    pub ca_fingerprint: String,
+    /// Whether the address is loopback, so agents elsewhere need another one.
+    pub loopback: bool,
+}
+
+/// The widest a free-text column (OS name, CPU model, addresses) grows in a terminal...
+const TEXT_COLUMN_MAX: u16 = 40;
+/// ...and the narrowest it shrinks to: below that, a line wider than the terminal reads
+/// better than a column wrapped a few characters at a time.
+const TEXT_COLUMN_MIN: u16 = 16;
+/// Host ids are shown by their first characters, more when needed to tell them apart.
+const SHORT_ID_LEN: usize = 8;
+
+impl View {
+    /// A view of the current time, sized to stdout when it is a terminal.
+    pub fn now(format: Format) -> Self {
+        let now = chrono::Utc::now().timestamp();
+        // comfy-table knows whether stdout is a terminal and how wide it is.
+        let width = Table::new().width();
+        Self { format, now, width }
+    }
+
+    fn table(&self, header: &[&str]) -> Table {
+        let mut table = Table::new();
+        table
+            .load_style(comfy_table::presets::NOTHING)
+            .force_no_tty()
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(header.iter().map(Cell::new));
+        if let Some(width) = self.width {
+            table.set_width(width);
+        }
+        for column in table.column_iter_mut() {
+            column.set_padding((0, 2));
+        }
+        table
+    }
+}
+
+/// Renders `wardctl hosts`: JSON is an array of `HostSummary` objects.
+pub fn hosts(view: &View, hosts: &[pb::HostSummary]) -> Result<String, Error> {
+    match view.format {
+        Format::Json => json(&hosts),
+        Format::Csv => csv(
+            &[
+                "id",
+                "hostname",
+                "os_id",
+                "os_pretty_name",
+                "kernel_release",
+                "architecture",
+                "logical_cores",
+                "memory_bytes",
+                "software_count",
+                "agent_version",
+                "enrolled_at",
+                "last_seen",
+                "last_report",
+            ],
+            hosts.iter().map(|h| {
+                vec![
+                    h.id.clone(),
+                    h.hostname.clone(),
+                    h.os_id.clone(),
+                    h.os_pretty_name.clone(),
+                    h.kernel_release.clone(),
+                    h.architecture.clone(),
+                    h.logical_cores.to_string(),
+                    h.memory_bytes.to_string(),
+                    h.software_count.to_string(),
+                    h.agent_version.clone(),
+                    h.enrolled_at.to_string(),
+                    h.last_seen.to_string(),
+                    h.last_report.to_string(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            if hosts.is_empty() {
+                return Ok("no hosts match\n".into());
+            }
+            let ids = short_ids(hosts.iter().map(|h| h.id.as_str()));
+            let mut table = view.table(&[
+                "HOSTNAME",
+                "ID",
+                "OS",
+                "KERNEL",
+                "CORES",
+                "MEMORY",
+                "PACKAGES",
+                "LAST SEEN",
+            ]);
+            for (host, id) in hosts.iter().zip(ids) {
+                table.add_row(vec![
+                    Cell::new(&host.hostname),
+                    Cell::new(id),
+                    Cell::new(os_name(&host.os_pretty_name, &host.os_id)),
+                    Cell::new(&host.kernel_release),
+                    Cell::new(count(host.logical_cores)),
+                    Cell::new(bytes(host.memory_bytes)),
+                    Cell::new(count(host.software_count)),
+                    Cell::new(age(host.last_seen, view.now)),
+                ]);
+            }
+            fit(&mut table, &[2]);
+            align_right(&mut table, &[4, 5, 6]);
+            Ok(finish(&table))
+        }
+    }
+}
+
+/// Renders `wardctl host`: JSON is the whole `GetHostResponse`, CSV its package list.
+pub fn host(view: &View, host: &pb::GetHostResponse) -> Result<String, Error> {
+    let packages = host
+        .software
+        .as_ref()
+        .map_or(&[][..], |s| s.packages.as_slice());
+    match view.format {
+        Format::Json => json(host),
+        Format::Csv => csv(
+            &["name", "version", "arch", "source", "state"],
+            packages.iter().map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.arch.clone(),
+                    p.source.clone(),
+                    p.state.clone(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            let mut sections = vec![host_overview(view, host)];
+            if let Some(hardware) = &host.hardware {
+                sections.extend(hardware_sections(view, hardware));
+            } else {
+                sections.push("Hardware\nnot reported yet".into());
+            }
+            let id = host.summary.as_ref().map_or("ID", |s| s.id.as_str());
+            sections.push(package_counts(host.software.as_ref(), id));
+            Ok(sections.join("\n\n") + "\n")
+        }
+    }
+}
+
+/// Renders `wardctl software`; an empty answer says which query found nothing.
+pub fn software(
+    view: &View,
+    query: SoftwareQuery<'_>,
+    matches: &[pb::SoftwareMatch],
+) -> Result<String, Error> {
+    match view.format {
+        Format::Json => json(&matches),
+        Format::Csv => csv(
+            &[
+                "host_id",
+                "hostname",
+                "name",
+                "version",
+                "arch",
+                "source",
+                "state",
+                "last_seen",
+            ],
+            matches.iter().map(|m| {
+                vec![
+                    m.host_id.clone(),
+                    m.hostname.clone(),
+                    m.name.clone(),
+                    m.version.clone(),
+                    m.arch.clone(),
+                    m.source.clone(),
+                    m.state.clone(),
+                    m.last_seen.to_string(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            if matches.is_empty() {
+                return Ok(match query.below {
+                    Some(below) => format!("no host has {} below {below}\n", query.name),
+                    None => format!("no host has {}\n", query.name),
+                });
+            }
+            let ids = short_ids(matches.iter().map(|m| m.host_id.as_str()));
+            let mut table =
+                view.table(&["HOSTNAME", "HOST ID", "PACKAGE", "VERSION", "ARCH", "STATE"]);
+            for (m, id) in matches.iter().zip(ids) {
+                table.add_row(vec![
+                    m.hostname.as_str(),
+                    id.as_str(),
+                    m.name.as_str(),
+                    m.version.as_str(),
+                    m.arch.as_str(),
+                    m.state.as_str(),
+                ]);
+            }
+            fit(&mut table, &[]);
+            Ok(finish(&table))
+        }
+    }
+}
+
+/// Renders `wardctl token create`: JSON is the `CreateEnrollmentTokenResponse` object;
+/// the table adds the `ward-agent enroll` command that uses the token.
+pub fn token(
+    view: &View,
+    token: &pb::CreateEnrollmentTokenResponse,
+    hint: &EnrollHint,
+) -> Result<String, Error> {
+    match view.format {
+        Format::Json => json(token),
+        Format::Csv => csv(
+            &["token", "id", "expires_at", "uses"],
+            [vec![
+                token.token.clone(),
+                token.id.clone(),
+                token.expires_at.to_string(),
+                token.uses.to_string(),
+            ]],
+        ),
+        Format::Table => {
+            let mut text = pairs(
+                view,
+                &[
+                    ("token", token.token.clone()),
+                    ("id", token.id.clone()),
+                    ("expires", when(token.expires_at, view.now)),
+                    ("uses", token.uses.to_string()),
+                ],
+            );
+            text.push_str(
+                "\n\nThe token is a secret: put it in a file on the machine to enrol (not on \
+                 a command line, where other users can see it), then run there:\n\n",
+            );
+            text.push_str(&format!(
+                "  ward-agent enroll --collector {} --ca-fingerprint {} --token-file FILE\n",
+                hint.collector, hint.ca_fingerprint
+            ));
+            if hint.loopback {
+                text.push_str(&format!(
+                    "\n{} is this machine only: give agents on other machines an address \
+                     they can reach, which the collector's certificate names.\n",
+                    hint.collector
+                ));
+            }
+            Ok(text)
+        }
+    }
+}
+
+/// Formats Unix seconds as RFC 3339 UTC ("2026-11-23T10:04:05Z"); 0 means never.
+pub fn timestamp(seconds: i64) -> String {
+    if seconds == 0 {
+        return "never".into();
+    }
+    DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
+}
+
+/// Formats how long ago (or how far ahead) `seconds` is from `now`: "3m ago", "in 1h";
+/// 0 means never.
+pub fn age(seconds: i64, now: i64) -> String {
+    if seconds == 0 {
+        return "never".into();
+    }
+    let delta = now.saturating_sub(seconds);
+    let span = span(delta.unsigned_abs());
+    if delta >= 0 {
+        format!("{span} ago")
+    } else {
+        format!("in {span}")
+    }
+}
+
+/// Formats a byte count with binary units ("7.8 GiB"); 0 means unknown.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n == 0 {
+        return "-".into();
+    }
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    // Precision loss above 2^53 bytes does not show at one decimal.
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn span(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3_600 => format!("{}m", seconds / 60),
+        3_600..172_800 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+/// "2026-11-23T10:04:05Z (3m ago)".
+fn when(seconds: i64, now: i64) -> String {
+    if seconds == 0 {
+        return "never".into();
+    }
+    format!("{} ({})", timestamp(seconds), age(seconds, now))
+}
+
+fn count(n: u32) -> String {
+    if n == 0 { "-".into() } else { n.to_string() }
+}
+
+fn os_name<'a>(pretty: &'a str, id: &'a str) -> &'a str {
+    if pretty.is_empty() { id } else { pretty }
+}
+
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
+/// Returns each id cut to its first characters: at least [`SHORT_ID_LEN`], and as many
+/// more as it takes to differ from every other id listed (time-ordered ids share long
+/// prefixes).
+fn short_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let ids: Vec<&str> = ids.collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut needed: HashMap<&str, usize> = HashMap::new();
+    for (i, id) in sorted.iter().enumerate() {
+        let mut len = SHORT_ID_LEN;
+        // In sorted order the longest shared prefix is with a neighbour.
+        for other in [i.checked_sub(1), i.checked_add(1)].into_iter().flatten() {
+            if let Some(other) = sorted.get(other) {
+                let common = id
+                    .bytes()
+                    .zip(other.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                len = len.max(common + 1);
+            }
+        }
+        needed.insert(id, len);
+    }
+    ids.iter()
+        .map(|id| {
+            let len = needed.get(id).copied().unwrap_or(id.len());
+            match id.get(..len) {
+                Some(prefix) if len < id.len() => prefix.to_string(),
+                _ => id.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Lets only the free-text `wrap` columns wrap in a narrow terminal; names, ids, sizes
+/// and ages keep their width, because a wrapped hostname or id is worse than a wide line.
+fn fit(table: &mut Table, wrap: &[usize]) {
+    let content = table.column_max_content_widths();
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_constraint(if wrap.contains(&i) {
+            // A lower bound wider than the content would pad the column.
+            let lower = content
+                .get(i)
+                .map_or(TEXT_COLUMN_MIN, |&w| w.min(TEXT_COLUMN_MIN));
+            ColumnConstraint::Boundaries {
+                lower: Width::Fixed(lower),
+                upper: Width::Fixed(TEXT_COLUMN_MAX),
+            }
+        } else {
+            ColumnConstraint::ContentWidth
+        });
+    }
+}
+
+fn align_right(table: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn finish(table: &Table) -> String {
+    table.trim_fmt() + "\n"
+}
+
+/// A two-column "key  value" block.
+fn pairs(view: &View, rows: &[(&str, String)]) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .force_no_tty()
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = view.width {
+        table.set_width(width);
+    }
+    for (key, value) in rows {
+        table.add_row(vec![*key, value.as_str()]);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    if let Some(key) = table.column_mut(0) {
+        key.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    table.trim_fmt()
+}
+
+fn section(title: &str, body: String) -> String {
+    format!("{title}\n{body}")
+}
+
+fn host_overview(view: &View, host: &pb::GetHostResponse) -> String {
+    let summary = host.summary.clone().unwrap_or_default();
+    let os = host.os.clone().unwrap_or_default();
+    let mut rows = vec![
+        ("hostname", summary.hostname.clone()),
+        ("id", summary.id.clone()),
+        (
+            "os",
+            os_name(&summary.os_pretty_name, &summary.os_id).to_string(),
+        ),
+    ];
+    if !os.os_version_id.is_empty() || !os.os_codename.is_empty() {
+        let version = [os.os_id.as_str(), &os.os_version_id, &os.os_codename]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        rows.push(("os release", version));
+    }
+    rows.extend([
+        ("kernel", summary.kernel_release.clone()),
+        ("architecture", summary.architecture.clone()),
+    ]);
+    if !os.virtualization.is_empty() {
+        rows.push(("virtualization", os.virtualization.clone()));
+    }
+    if !os.container.is_empty() {
+        rows.push(("container", os.container.clone()));
+    }
+    rows.extend([
+        ("machine id", summary.machine_id.clone()),
+        ("agent", summary.agent_version.clone()),
+        ("booted", when(os.boot_time, view.now)),
+        ("enrolled", when(summary.enrolled_at, view.now)),
+        ("last seen", when(summary.last_seen, view.now)),
+        ("last report", when(summary.last_report, view.now)),
+    ]);
+    let rows: Vec<(&str, String)> = rows
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_empty() { "-".into() } else { v }))
+        .collect();
+    pairs(view, &rows)
+}
+
+fn hardware_sections(view: &View, hardware: &pb::Hardware) -> Vec<String> {
+    let mut sections = Vec::new();
+
+    let cpu = hardware.cpu.clone().unwrap_or_default();
+    let memory = hardware.memory.unwrap_or_default();
+    let mut cores = format!(
+        "{} physical, {} logical",
+        cpu.physical_cores, cpu.logical_cores
+    );
+    if cpu.sockets > 0 {
+        cores.push_str(&format!(", {} socket(s)", cpu.sockets));
+    }
+    let mut rows = vec![
+        ("cpu", or_dash(&cpu.model).to_string()),
+        ("cores", cores),
+        ("memory", bytes(memory.total_bytes)),
+        ("swap", bytes(memory.swap_total_bytes)),
+    ];
+    if cpu.max_mhz > 0 {
+        rows.insert(2, ("max frequency", format!("{} MHz", cpu.max_mhz)));
+    }
+    sections.push(section("Hardware", pairs(view, &rows)));
+
+    if !hardware.filesystems.is_empty() {
+        let mut table = view.table(&["MOUNT", "DEVICE", "TYPE", "SIZE", "FREE", "USED"]);
+        for fs in &hardware.filesystems {
+            let used = if fs.total_bytes == 0 {
+                "-".to_string()
+            } else {
+                let used = fs.total_bytes.saturating_sub(fs.free_bytes);
+                format!("{}%", u128::from(used) * 100 / u128::from(fs.total_bytes))
+            };
+            table.add_row(vec![
+                fs.mount_point.clone(),
+                fs.device.clone(),
+                fs.fs_type.clone(),
+                bytes(fs.total_bytes),
+                bytes(fs.free_bytes),
+                used,
+            ]);
+        }
+        fit(&mut table, &[0, 1]);
+        align_right(&mut table, &[3, 4, 5]);
+        sections.push(section("Filesystems", table.trim_fmt()));
+    }
+
+    if !hardware.block_devices.is_empty() {
+        let mut table = view.table(&["NAME", "MODEL", "SERIAL", "SIZE", "TYPE", "REMOVABLE"]);
+        for disk in &hardware.block_devices {
+            let kind = match disk.rotational {
+                Some(true) => "hdd",
+                Some(false) => "ssd",
+                None => "-",
+            };
+            table.add_row(vec![
+                disk.name.clone(),
+                or_dash(&disk.model).to_string(),
+                or_dash(&disk.serial).to_string(),
+                bytes(disk.size_bytes),
+                kind.to_string(),
+                if disk.removable { "yes" } else { "no" }.to_string(),
+            ]);
+        }
+        fit(&mut table, &[1, 2]);
+        align_right(&mut table, &[3]);
+        sections.push(section("Disks", table.trim_fmt()));
+    }
+
+    if !hardware.interfaces.is_empty() {
+        let mut table = view.table(&["NAME", "STATE", "MAC", "MTU", "ADDRESSES"]);
+        for nic in &hardware.interfaces {
+            let state = match (nic.up, nic.r#virtual) {
+                (true, false) => "up",
+                (true, true) => "up (virtual)",
+                (false, false) => "down",
+                (false, true) => "down (virtual)",
+            };
+            table.add_row(vec![
+                nic.name.clone(),
+                state.to_string(),
+                or_dash(&nic.mac).to_string(),
+                count(nic.mtu),
+                if nic.addresses.is_empty() {
+                    "-".into()
+                } else {
+                    nic.addresses.join("\n")
+                },
+            ]);
+        }
+        fit(&mut table, &[4]);
+        align_right(&mut table, &[3]);
+        sections.push(section("Interfaces", table.trim_fmt()));
+    }
+
+    if !hardware.gpus.is_empty() {
+        let mut table = view.table(&["CARD", "VENDOR", "DEVICE", "DRIVER", "PCI SLOT"]);
+        for gpu in &hardware.gpus {
+            table.add_row(vec![
+                gpu.card.as_str(),
+                or_dash(&gpu.vendor_id),
+                or_dash(&gpu.device_id),
+                or_dash(&gpu.driver),
+                or_dash(&gpu.pci_slot),
+            ]);
+        }
+        fit(&mut table, &[]);
+        sections.push(section("GPUs", table.trim_fmt()));
+    }
+
+    let dmi = match &hardware.dmi {
+        None => "absent (the machine exposes no SMBIOS/DMI data)".to_string(),
+        Some(dmi) => {
+            let join = |parts: &[&str]| {
+                let text = parts
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>();
+                if text.is_empty() {
+                    "-".to_string()
+                } else {
+                    text.join(" ")
+                }
+            };
+            pairs(
+                view,
+                &[
+                    (
+                        "system",
+                        join(&[&dmi.system_vendor, &dmi.product_name, &dmi.product_version]),
+                    ),
+                    ("serial", or_dash(&dmi.product_serial).to_string()),
+                    ("uuid", or_dash(&dmi.product_uuid).to_string()),
+                    ("board", join(&[&dmi.board_vendor, &dmi.board_name])),
+                    ("chassis", or_dash(&dmi.chassis_type).to_string()),
+                    (
+                        "bios",
+                        join(&[&dmi.bios_vendor, &dmi.bios_version, &dmi.bios_date]),
+                    ),
+                ],
+            )
+        }
+    };
+    sections.push(section("DMI", dmi));
+    sections
+}
+
+fn package_counts(software: Option<&pb::Software>, host_id: &str) -> String {
+    let Some(software) = software else {
+        return "Packages\nnot reported yet".into();
+    };
+    let packages = &software.packages;
+    let installed = packages.iter().filter(|p| p.state == "installed").count();
+    let mut other_states: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut sources: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in packages {
+        if p.state != "installed" {
+            *other_states.entry(or_dash(&p.state)).or_default() += 1;
+        }
+        *sources.entry(or_dash(&p.source)).or_default() += 1;
+    }
+    let list = |counts: &BTreeMap<&str, usize>| {
+        counts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!("Packages\n{} total, {installed} installed", packages.len());
+    if !other_states.is_empty() {
+        text.push_str(&format!(" (other states: {})", list(&other_states)));
+    }
+    if !sources.is_empty() {
+        text.push_str(&format!("\nby format: {}", list(&sources)));
+    }
+    text.push_str(&format!(
+        "\nlist them with: wardctl host {host_id} --output csv"
+    ));
+    text
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    Ok(serde_json::to_string_pretty(value)? + "\n")
+}
+
+fn csv<R>(header: &[&str], rows: impl IntoIterator<Item = R>) -> Result<String, Error>
+where
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(row)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    // Every field was a String, so the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests;
