@@ -1,30 +1,175 @@
-//! Inventory collection: os, hardware and software, read from a root directory.
-//!
-//! PLACEHOLDER: being written (helper). Public API contract:
-//! - `pub struct Inventory { pub os: pb::OsInfo, pub hardware: pb::Hardware, pub software: pb::Software }`
-//! - `pub fn collect(root: &Path) -> Result<Inventory, Error>`
-//! - `pub fn render_table(inv: &Inventory) -> String`
+//! Inventory collection: what a machine is (os, hardware) and what is on it (software),
+//! read from a root directory so that a mounted image or fixture tree reads like `/`.
 
-use std::path::Path;
+pub mod hardware;
+pub mod os;
+mod render;
+mod root;
+pub mod software;
 
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use ward_proto::digest;
 use ward_proto::v1 as pb;
 
-/// A machine's inventory.
+pub use render::render_table;
+
+/// A machine's inventory, with hardware and software in canonical order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inventory {
+    /// Operating system facts.
     pub os: pb::OsInfo,
+    /// CPU, memory, storage, network, DMI and GPUs.
     pub hardware: pb::Hardware,
+    /// Installed packages.
     pub software: pb::Software,
 }
 
-/// Errors while collecting.
+/// Errors while collecting an inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("failed to read {path}: {source}")]
-    Read { path: std::path::PathBuf, source: std::io::Error },
+    /// The root to read from is not a directory.
+    #[error(
+        "inventory root {} is not a readable directory: {source}; pass the directory a \
+         system is mounted at, or / for this machine",
+        path.display()
+    )]
+    Root {
+        /// The root given.
+        path: PathBuf,
+        /// Why it could not be used.
+        source: std::io::Error,
+    },
+    /// A package database exists but cannot be read.
+    #[error(transparent)]
+    Software(#[from] software::Error),
 }
 
-/// Collects the inventory of the system under `root`.
-pub fn collect(_root: &Path) -> Result<Inventory, Error> {
-    Ok(Inventory::default())
+/// Collects the inventory of the system under `root` (`/` for this machine).
+///
+/// Sources that are absent (no DMI, no GPU, no dpkg) leave their part empty; only a
+/// package database that exists but cannot be read is an error.
+pub fn collect(root: &Path) -> Result<Inventory, Error> {
+    std::fs::read_dir(root).map_err(|source| Error::Root {
+        path: root.to_owned(),
+        source,
+    })?;
+    let root = root::Root::new(root);
+    let os = os::collect(&root);
+    let mut hardware = hardware::collect(&root);
+    digest::canonicalize_hardware(&mut hardware);
+    let mut software = software::collect(&root)?;
+    digest::canonicalize_software(&mut software);
+    Ok(Inventory {
+        os,
+        hardware,
+        software,
+    })
+}
+
+/// Returns the JSON form of an inventory: `{"os": {..}, "hardware": {..}, "software": [..]}`
+/// with protobuf field names, `software` being the array of packages.
+pub fn to_json(inv: &Inventory) -> serde_json::Value {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        os: &'a pb::OsInfo,
+        hardware: &'a pb::Hardware,
+        software: &'a [pb::Package],
+    }
+    let json = Json {
+        os: &inv.os,
+        hardware: &inv.hardware,
+        software: &inv.software.packages,
+    };
+    // Plain structs of strings, numbers, lists and options always serialize.
+    serde_json::to_value(json).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "inventory did not serialize to json");
+        serde_json::Value::Null
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_contract() {
+        let inv = Inventory {
+            os: pb::OsInfo {
+                hostname: "h".into(),
+                machine_id: "m".into(),
+                ..Default::default()
+            },
+            hardware: pb::Hardware {
+                cpu: Some(pb::Cpu {
+                    logical_cores: 4,
+                    ..Default::default()
+                }),
+                memory: Some(pb::Memory {
+                    total_bytes: 1 << 30,
+                    swap_total_bytes: 0,
+                }),
+                interfaces: vec![pb::NetworkInterface {
+                    name: "lo".into(),
+                    r#virtual: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            software: pb::Software {
+                packages: vec![pb::Package {
+                    name: "bash".into(),
+                    version: "5.2".into(),
+                    arch: "amd64".into(),
+                    source: "deb".into(),
+                    state: "installed".into(),
+                    installed_size: 1024,
+                    ..Default::default()
+                }],
+            },
+        };
+        let v = to_json(&inv);
+        assert_eq!(v["os"]["hostname"], "h");
+        assert_eq!(v["os"]["machine_id"], "m");
+        assert_eq!(v["hardware"]["memory"]["total_bytes"], 1u64 << 30);
+        assert_eq!(v["hardware"]["cpu"]["logical_cores"], 4);
+        assert_eq!(v["hardware"]["interfaces"][0]["virtual"], true);
+        assert!(v["hardware"]["dmi"].is_null());
+        let pkg = &v["software"][0];
+        for field in [
+            "name",
+            "version",
+            "arch",
+            "source",
+            "source_package",
+            "installed_size",
+            "state",
+        ] {
+            assert!(!pkg[field].is_null(), "{field} missing from {pkg}");
+        }
+        assert_eq!(pkg["source"], "deb");
+        assert_eq!(v["software"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error_naming_it() {
+        let err = collect(Path::new("/nonexistent/ward-root")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("inventory root /nonexistent/ward-root is not"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_dpkg_status_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: unreadable as a file even for root.
+        std::fs::create_dir_all(dir.path().join("var/lib/dpkg/status")).unwrap();
+        let err = collect(dir.path()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("failed to read dpkg status at "), "{msg}");
+        assert!(msg.contains("var/lib/dpkg/status"), "{msg}");
+    }
 }

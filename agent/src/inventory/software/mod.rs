@@ -1,0 +1,26 @@
+//! Installed software: asks each package manager present under the root for its
+//! packages. dpkg today; rpm, apk and pacman take their place beside it.
+
+pub mod dpkg;
+
+use ward_proto::v1 as pb;
+
+use super::root::Root;
+
+/// Errors reading a package database that exists but cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The dpkg database could not be read.
+    #[error(transparent)]
+    Dpkg(#[from] dpkg::Error),
+}
+
+/// Collects the packages of every package manager found under `root`, in no particular
+/// order. A package manager that is absent contributes nothing.
+pub(crate) fn collect(root: &Root) -> Result<pb::Software, Error> {
+    let mut packages = Vec::new();
+    if let Some(found) = dpkg::read(root)? {
+        packages.extend(found);
+    }
+    Ok(pb::Software { packages })
+}
