@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // The inventory messages double as the agent's JSON model (`ward-agent inventory
         // --json`), so they serialize with serde under their proto field names.
-        .type_attribute(".ward.v1", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .type_attribute(
+            ".ward.v1",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

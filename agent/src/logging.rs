@@ -40,7 +40,9 @@ mod tests {
     #[test]
     fn embedded_causes_are_not_repeated() {
         let io = std::io::Error::other("disk on fire");
-        let e = anyhow::Error::new(io).context("failed to write x: disk on fire").context("saving");
+        let e = anyhow::Error::new(io)
+            .context("failed to write x: disk on fire")
+            .context("saving");
         assert_eq!(describe(&e), "saving: failed to write x: disk on fire");
     }
 }

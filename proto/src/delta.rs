@@ -139,7 +139,10 @@ mod tests {
         let new = sw(vec![pkg("a", "2", "installed")]);
         let d = software(&old, &new);
         let other = sw(vec![pkg("z", "1", "installed")]);
-        assert!(matches!(apply_software(&other, &d), Err(Error::BaseMismatch)));
+        assert!(matches!(
+            apply_software(&other, &d),
+            Err(Error::BaseMismatch)
+        ));
     }
 
     #[test]
@@ -148,7 +151,10 @@ mod tests {
         let new = sw(vec![pkg("a", "2", "installed")]);
         let mut d = software(&old, &new);
         d.upsert[0].version = "3".into();
-        assert!(matches!(apply_software(&old, &d), Err(Error::ResultMismatch)));
+        assert!(matches!(
+            apply_software(&old, &d),
+            Err(Error::ResultMismatch)
+        ));
     }
 
     #[test]

@@ -75,10 +75,11 @@ pub fn software(sw: &pb::Software) -> Hash {
 /// Formats a hash as lowercase hex, for logs and JSON.
 pub fn to_hex(hash: &[u8]) -> String {
     use std::fmt::Write;
-    hash.iter().fold(String::with_capacity(hash.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hash.iter()
+        .fold(String::with_capacity(hash.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -98,8 +99,12 @@ mod tests {
 
     #[test]
     fn software_hash_ignores_input_order() {
-        let mut a = pb::Software { packages: vec![pkg("b", "1"), pkg("a", "2")] };
-        let mut b = pb::Software { packages: vec![pkg("a", "2"), pkg("b", "1")] };
+        let mut a = pb::Software {
+            packages: vec![pkg("b", "1"), pkg("a", "2")],
+        };
+        let mut b = pb::Software {
+            packages: vec![pkg("a", "2"), pkg("b", "1")],
+        };
         canonicalize_software(&mut a);
         canonicalize_software(&mut b);
         assert_eq!(software(&a), software(&b));
@@ -108,8 +113,12 @@ mod tests {
 
     #[test]
     fn software_hash_sees_a_version_change() {
-        let a = pb::Software { packages: vec![pkg("a", "1")] };
-        let b = pb::Software { packages: vec![pkg("a", "2")] };
+        let a = pb::Software {
+            packages: vec![pkg("a", "1")],
+        };
+        let b = pb::Software {
+            packages: vec![pkg("a", "2")],
+        };
         assert_ne!(software(&a), software(&b));
     }
 
@@ -117,7 +126,9 @@ mod tests {
     fn duplicate_keys_keep_the_last() {
         let mut first = pkg("a", "1");
         first.state = "config-files".into();
-        let mut sw = pb::Software { packages: vec![first, pkg("a", "1")] };
+        let mut sw = pb::Software {
+            packages: vec![first, pkg("a", "1")],
+        };
         canonicalize_software(&mut sw);
         assert_eq!(sw.packages.len(), 1);
         assert_eq!(sw.packages[0].state, "installed");

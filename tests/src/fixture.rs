@@ -17,7 +17,12 @@ pub struct Pkg {
 impl Pkg {
     /// A fully installed amd64 package.
     pub fn installed(name: &str, version: &str) -> Self {
-        Self { name: name.into(), version: version.into(), arch: "amd64".into(), status: "install ok installed".into() }
+        Self {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            status: "install ok installed".into(),
+        }
     }
 }
 
@@ -33,7 +38,10 @@ impl Root {
             std::fs::create_dir_all(path.join(d))?;
         }
         std::fs::write(path.join("etc/hostname"), format!("{hostname}\n"))?;
-        std::fs::write(path.join("proc/sys/kernel/hostname"), format!("{hostname}\n"))?;
+        std::fs::write(
+            path.join("proc/sys/kernel/hostname"),
+            format!("{hostname}\n"),
+        )?;
         std::fs::write(path.join("etc/machine-id"), format!("{machine_id}\n"))?;
         std::fs::write(
             path.join("etc/os-release"),
@@ -43,7 +51,9 @@ impl Root {
             path.join("proc/meminfo"),
             "MemTotal:        4026532 kB\nMemFree:         1000000 kB\nSwapTotal:             0 kB\n",
         )?;
-        Ok(Self { path: path.to_path_buf() })
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
     }
 
     /// Writes the dpkg status file with these packages (replacing the previous one).
@@ -63,7 +73,9 @@ impl Root {
 
 /// A realistic package list of `n` packages plus the named ones.
 pub fn packages(n: usize, extra: &[Pkg]) -> Vec<Pkg> {
-    let mut v: Vec<Pkg> = (0..n).map(|i| Pkg::installed(&format!("lib-fixture{i:04}"), &format!("1.{i}.0-1+deb12u1"))).collect();
+    let mut v: Vec<Pkg> = (0..n)
+        .map(|i| Pkg::installed(&format!("lib-fixture{i:04}"), &format!("1.{i}.0-1+deb12u1")))
+        .collect();
     v.extend_from_slice(extra);
     v
 }

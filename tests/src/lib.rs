@@ -87,7 +87,8 @@ impl Collector {
         let (tx, rx) = std::sync::mpsc::channel();
         let log2 = log.clone();
         std::thread::spawn(move || {
-            let re = regex::Regex::new(r"listening on (\S+), CA fingerprint (SHA256:[0-9a-f]{64})").ok();
+            let re =
+                regex::Regex::new(r"listening on (\S+), CA fingerprint (SHA256:[0-9a-f]{64})").ok();
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(mut l) = log2.lock() {
@@ -151,12 +152,20 @@ impl Collector {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--output", "json"]);
         let out = self.wardctl(&all)?;
-        serde_json::from_str(&out).with_context(|| format!("wardctl {args:?} printed no JSON: {out}"))
+        serde_json::from_str(&out)
+            .with_context(|| format!("wardctl {args:?} printed no JSON: {out}"))
     }
 
     /// Creates an enrolment token and writes it to a file in `dir`.
     pub fn token_file(&self, dir: &Path, uses: u32) -> anyhow::Result<PathBuf> {
-        let v = self.wardctl_json(&["token", "create", "--uses", &uses.to_string(), "--ttl", "10m"])?;
+        let v = self.wardctl_json(&[
+            "token",
+            "create",
+            "--uses",
+            &uses.to_string(),
+            "--ttl",
+            "10m",
+        ])?;
         let token = v["token"].as_str().context("no token field")?;
         let path = dir.join(format!("token-{}", &token[token.len() - 8..]));
         std::fs::write(&path, format!("{token}\n"))?;
@@ -203,16 +212,28 @@ impl Agent {
     pub fn enrol(collector: &Collector, root: &Path, state_dir: &Path) -> anyhow::Result<Self> {
         let token = collector.token_file(state_dir.parent().unwrap_or(state_dir), 1)?;
         let out = Command::new(bin("ward-agent")?)
-            .args(["enroll", "--collector", &collector.url, "--ca-fingerprint", &collector.fingerprint])
+            .args([
+                "enroll",
+                "--collector",
+                &collector.url,
+                "--ca-fingerprint",
+                &collector.fingerprint,
+            ])
             .arg("--token-file")
             .arg(&token)
             .arg("--state-dir")
             .arg(state_dir)
             .output()?;
         if !out.status.success() {
-            bail!("ward-agent enroll failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "ward-agent enroll failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        Ok(Self { state_dir: state_dir.to_path_buf(), root: root.to_path_buf() })
+        Ok(Self {
+            state_dir: state_dir.to_path_buf(),
+            root: root.to_path_buf(),
+        })
     }
 
     /// Host id from the state directory.
@@ -231,7 +252,10 @@ impl Agent {
             .arg(&self.root)
             .output()?;
         if !out.status.success() {
-            bail!("ward-agent run --once failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "ward-agent run --once failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(serde_json::from_slice(&out.stdout)?)
     }

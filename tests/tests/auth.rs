@@ -14,12 +14,22 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
 
-async fn channel(url: &str, ca_pem: &str, identity: Option<(String, String)>) -> Result<Channel, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("127.0.0.1");
+async fn channel(
+    url: &str,
+    ca_pem: &str,
+    identity: Option<(String, String)>,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("127.0.0.1");
     if let Some((cert, key)) = identity {
         tls = tls.identity(Identity::from_pem(cert, key));
     }
-    Channel::from_shared(url.to_string()).unwrap().tls_config(tls)?.connect().await
+    Channel::from_shared(url.to_string())
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await
 }
 
 fn full_report(sequence: u64) -> pb::ReportRequest {
@@ -58,7 +68,10 @@ fn foreign_agent_cert(host_id: &str) -> (String, String) {
     params.distinguished_name = dn;
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     let cert = params.signed_by(&key, &issuer).unwrap();
-    (format!("{}{}", cert.pem(), ca_cert.pem()), key.serialize_pem())
+    (
+        format!("{}{}", cert.pem(), ca_cert.pem()),
+        key.serialize_pem(),
+    )
 }
 
 #[test]
@@ -66,8 +79,14 @@ fn refuses_what_it_should() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tmp = tempfile::tempdir().unwrap();
     let collector = Collector::start().unwrap();
-    let root = Root::create(&tmp.path().join("root"), "victim", "00000000000000000000000000000042").unwrap();
-    root.write_packages(&[Pkg::installed("openssl", "3.0.15-1~deb12u1")]).unwrap();
+    let root = Root::create(
+        &tmp.path().join("root"),
+        "victim",
+        "00000000000000000000000000000042",
+    )
+    .unwrap();
+    root.write_packages(&[Pkg::installed("openssl", "3.0.15-1~deb12u1")])
+        .unwrap();
     let agent = Agent::enrol(&collector, &root.path, &tmp.path().join("state")).unwrap();
     agent.report().unwrap();
     let host_id = agent.host_id().unwrap();
@@ -93,15 +112,21 @@ fn refuses_what_it_should() {
         match channel(&collector.url, &ca_pem, Some(forged)).await {
             Err(_) => {}
             Ok(ch) => {
-                let r = pb::agent_service_client::AgentServiceClient::new(ch).report(full_report(101)).await;
+                let r = pb::agent_service_client::AgentServiceClient::new(ch)
+                    .report(full_report(101))
+                    .await;
                 assert!(r.is_err(), "a foreign certificate was accepted");
             }
         }
 
         // The agent's own certificate may not use the admin service.
-        let agent_identity =
-            (read(&agent.state_dir.join("agent.crt")), read(&agent.state_dir.join("agent.key")));
-        let ch = channel(&collector.url, &ca_pem, Some(agent_identity)).await.unwrap();
+        let agent_identity = (
+            read(&agent.state_dir.join("agent.crt")),
+            read(&agent.state_dir.join("agent.key")),
+        );
+        let ch = channel(&collector.url, &ca_pem, Some(agent_identity))
+            .await
+            .unwrap();
         let err = pb::admin_service_client::AdminServiceClient::new(ch)
             .list_hosts(pb::ListHostsRequest::default())
             .await
@@ -113,21 +138,38 @@ fn refuses_what_it_should() {
             read(&collector.data_dir.join("pki/admin.crt")),
             read(&collector.data_dir.join("pki/admin.key")),
         );
-        let ch = channel(&collector.url, &ca_pem, Some(admin_identity)).await.unwrap();
-        let err = pb::agent_service_client::AgentServiceClient::new(ch).report(full_report(102)).await.unwrap_err();
+        let ch = channel(&collector.url, &ca_pem, Some(admin_identity))
+            .await
+            .unwrap();
+        let err = pb::agent_service_client::AgentServiceClient::new(ch)
+            .report(full_report(102))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
     });
 
     // Nothing of the above reached the host's state.
     let host = collector.wardctl_json(&["host", &host_id]).unwrap();
-    let names: Vec<&str> = host["software"]["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = host["software"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["openssl"]);
 
     // A one-use token works once.
     let token = collector.token_file(tmp.path(), 1).unwrap();
     let enrol = |state: &str, fingerprint: &str| {
         Command::new(bin("ward-agent").unwrap())
-            .args(["enroll", "--collector", &collector.url, "--ca-fingerprint", fingerprint, "--token-file"])
+            .args([
+                "enroll",
+                "--collector",
+                &collector.url,
+                "--ca-fingerprint",
+                fingerprint,
+                "--token-file",
+            ])
             .arg(&token)
             .arg("--state-dir")
             .arg(tmp.path().join(state))
@@ -138,14 +180,25 @@ fn refuses_what_it_should() {
     let wrong = format!("SHA256:{}", "ab".repeat(32));
     let out = enrol("s0", &wrong);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did not present a CA with fingerprint"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not present a CA with fingerprint"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(enrol("s1", &collector.fingerprint).status.success());
     let out = enrol("s2", &collector.fingerprint);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no uses left"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no uses left"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The key stays private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(tmp.path().join("s1/agent.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(tmp.path().join("s1/agent.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o077, 0, "agent key readable by others: {mode:o}");
 }

@@ -12,7 +12,12 @@ fn software_rows(v: &Value) -> BTreeSet<(String, String)> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["hostname"].as_str().unwrap().to_string(), m["version"].as_str().unwrap().to_string()))
+        .map(|m| {
+            (
+                m["hostname"].as_str().unwrap().to_string(),
+                m["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -22,8 +27,16 @@ fn three_hosts_enrol_report_and_follow_changes() {
     let collector = Collector::start().unwrap();
 
     let hosts = [
-        ("web-1", "0123456789abcdef0123456789abcd01", "3.0.11-1~deb12u2"),
-        ("web-2", "0123456789abcdef0123456789abcd02", "3.0.15-1~deb12u1"),
+        (
+            "web-1",
+            "0123456789abcdef0123456789abcd01",
+            "3.0.11-1~deb12u2",
+        ),
+        (
+            "web-2",
+            "0123456789abcdef0123456789abcd02",
+            "3.0.15-1~deb12u1",
+        ),
         ("db-1", "0123456789abcdef0123456789abcd03", "1:3.0.9-1"),
     ];
     let mut agents = Vec::new();
@@ -56,7 +69,10 @@ fn three_hosts_enrol_report_and_follow_changes() {
     let listed = collector.wardctl_json(&["hosts"]).unwrap();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 3, "{listed:?}");
-    let names: BTreeSet<&str> = listed.iter().map(|h| h["hostname"].as_str().unwrap()).collect();
+    let names: BTreeSet<&str> = listed
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
     assert_eq!(names, BTreeSet::from(["web-1", "web-2", "db-1"]));
     for h in listed {
         assert!(h["id"].as_str().is_some_and(|s| !s.is_empty()));
@@ -65,7 +81,10 @@ fn three_hosts_enrol_report_and_follow_changes() {
         assert_eq!(h["software_count"], 402, "{h}");
     }
     let ids: BTreeSet<String> = agents.iter().map(|a| a.host_id().unwrap()).collect();
-    let listed_ids: BTreeSet<String> = listed.iter().map(|h| h["id"].as_str().unwrap().to_string()).collect();
+    let listed_ids: BTreeSet<String> = listed
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, listed_ids);
 
     // Who has openssl, and who is below a version (Debian ordering: epoch, tilde).
@@ -78,17 +97,39 @@ fn three_hosts_enrol_report_and_follow_changes() {
             ("db-1".into(), "1:3.0.9-1".into()),
         ])
     );
-    let below = collector.wardctl_json(&["software", "openssl", "--below", "3.0.15-1~deb12u1"]).unwrap();
-    assert_eq!(software_rows(&below), BTreeSet::from([("web-1".into(), "3.0.11-1~deb12u2".into())]));
-    let below_tilde = collector.wardctl_json(&["software", "openssl", "--below", "3.0.15-1"]).unwrap();
-    assert_eq!(software_rows(&below_tilde).len(), 2, "3.0.15-1~deb12u1 sorts before 3.0.15-1");
+    let below = collector
+        .wardctl_json(&["software", "openssl", "--below", "3.0.15-1~deb12u1"])
+        .unwrap();
+    assert_eq!(
+        software_rows(&below),
+        BTreeSet::from([("web-1".into(), "3.0.11-1~deb12u2".into())])
+    );
+    let below_tilde = collector
+        .wardctl_json(&["software", "openssl", "--below", "3.0.15-1"])
+        .unwrap();
+    assert_eq!(
+        software_rows(&below_tilde).len(),
+        2,
+        "3.0.15-1~deb12u1 sorts before 3.0.15-1"
+    );
     let config_only = collector.wardctl_json(&["software", "old-tool"]).unwrap();
-    assert_eq!(config_only.as_array().unwrap().len(), 0, "config-files packages are not installed");
+    assert_eq!(
+        config_only.as_array().unwrap().len(),
+        0,
+        "config-files packages are not installed"
+    );
 
     // Nothing changed: the next report says so in a few bytes.
     let steady = agents[0].report().unwrap();
-    assert_eq!((steady["os"].as_str(), steady["hardware"].as_str(), steady["software"].as_str()),
-               (Some("unchanged"), Some("unchanged"), Some("unchanged")), "{steady}");
+    assert_eq!(
+        (
+            steady["os"].as_str(),
+            steady["hardware"].as_str(),
+            steady["software"].as_str()
+        ),
+        (Some("unchanged"), Some("unchanged"), Some("unchanged")),
+        "{steady}"
+    );
     let full_bytes = steady["software_full_bytes"].as_u64().unwrap();
     assert!(steady["bytes"].as_u64().unwrap() < 300, "{steady}");
 
@@ -111,7 +152,10 @@ fn three_hosts_enrol_report_and_follow_changes() {
     let delta = agents[0].report().unwrap();
     assert_eq!(delta["software"], "delta", "{delta}");
     let bytes = delta["bytes"].as_u64().unwrap();
-    assert!(bytes * 20 < full_bytes, "delta report of {bytes} bytes vs full section of {full_bytes}");
+    assert!(
+        bytes * 20 < full_bytes,
+        "delta report of {bytes} bytes vs full section of {full_bytes}"
+    );
 
     let web1 = collector.wardctl_json(&["host", "web-1"]).unwrap();
     let pkgs: BTreeSet<(String, String, String)> = web1["software"]["packages"]
@@ -119,18 +163,36 @@ fn three_hosts_enrol_report_and_follow_changes() {
         .unwrap()
         .iter()
         .map(|p| {
-            (p["name"].as_str().unwrap().into(), p["version"].as_str().unwrap().into(), p["state"].as_str().unwrap().into())
+            (
+                p["name"].as_str().unwrap().into(),
+                p["version"].as_str().unwrap().into(),
+                p["state"].as_str().unwrap().into(),
+            )
         })
         .collect();
-    assert!(pkgs.contains(&("openssl".into(), "3.0.15-1~deb12u1".into(), "installed".into())));
-    assert!(pkgs.contains(&("curl".into(), "7.88.1-10+deb12u8".into(), "installed".into())));
+    assert!(pkgs.contains(&(
+        "openssl".into(),
+        "3.0.15-1~deb12u1".into(),
+        "installed".into()
+    )));
+    assert!(pkgs.contains(&(
+        "curl".into(),
+        "7.88.1-10+deb12u8".into(),
+        "installed".into()
+    )));
     assert!(!pkgs.iter().any(|p| p.0 == "bash"));
-    assert!(!pkgs.iter().any(|p| p.0 == "openssl" && p.1 == "3.0.11-1~deb12u2"));
+    assert!(
+        !pkgs
+            .iter()
+            .any(|p| p.0 == "openssl" && p.1 == "3.0.11-1~deb12u2")
+    );
     assert_eq!(pkgs.len(), 403);
     assert_eq!(web1["summary"]["software_count"], 402);
     assert_eq!(web1["os"]["machine_id"], "0123456789abcdef0123456789abcd01");
 
-    let after = collector.wardctl_json(&["software", "openssl", "--below", "3.0.15-1~deb12u1"]).unwrap();
+    let after = collector
+        .wardctl_json(&["software", "openssl", "--below", "3.0.15-1~deb12u1"])
+        .unwrap();
     assert!(after.as_array().unwrap().is_empty(), "{after}");
     let bash = collector.wardctl_json(&["software", "bash"]).unwrap();
     let bash_hosts: BTreeSet<String> = software_rows(&bash).into_iter().map(|r| r.0).collect();
@@ -141,5 +203,8 @@ fn three_hosts_enrol_report_and_follow_changes() {
     assert_eq!(web2["summary"]["software_count"], 402);
 
     // Graceful shutdown on SIGTERM.
-    assert!(collector.stop().unwrap(), "collector did not exit cleanly on SIGTERM");
+    assert!(
+        collector.stop().unwrap(),
+        "collector did not exit cleanly on SIGTERM"
+    );
 }
