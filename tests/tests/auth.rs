@@ -2,6 +2,9 @@
 //! certificate, with a certificate from another CA, or with the wrong role is refused,
 //! and enrolment needs a valid token and the right CA fingerprint.
 
+// Helpers below run only inside tests; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -11,7 +14,7 @@ use ward_tests::fixture::{Pkg, Root};
 use ward_tests::{Agent, Collector, bin};
 
 fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap()
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("failed to read {}: {e}", p.display()))
 }
 
 async fn channel(

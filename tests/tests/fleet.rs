@@ -2,6 +2,9 @@
 //! them; a package change on one host travels as a small delta and the collector's state
 //! follows it exactly.
 
+// Helpers below run only inside tests; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use serde_json::Value;
