@@ -163,9 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    // Two workers are plenty for one connection; the agent must stay light.
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty for one connection, and every extra thread costs the agent
+    // its own malloc arena and stack; inventory runs on a short-lived blocking thread.
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")
