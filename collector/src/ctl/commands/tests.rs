@@ -1,224 +1,148 @@
-//! The commands against an in-process AdminService over real mutual TLS, with
-//! credentials from a real collector CA.
+//! The commands against a real collector started in-process on loopback, with the admin
+//! credentials it wrote and hosts that real agents enrolled and reported from fixture
+//! roots: every answer here is one the collector really gives.
 
-use std::sync::{Arc, Mutex};
+mod fleet;
 
 use clap::Parser;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
-use tonic::{Request, Response};
-use ward_proto::v1::admin_service_server::{AdminService, AdminServiceServer};
+use serde_json::Value;
 
 use super::*;
+use crate::ctl::output::{Format, View};
 use crate::pki::Authority;
+use crate::store::DEFAULT_PAGE_SIZE;
+use fleet::{Enrolled, Fleet, Machine, Pkg, wardctl};
 
-/// Answers like a collector with `HOSTS` enrolled hosts, and records what it was asked.
-#[derive(Default, Clone)]
-struct Mock {
-    list_requests: Arc<Mutex<Vec<pb::ListHostsRequest>>>,
-    software_requests: Arc<Mutex<Vec<pb::FindSoftwareRequest>>>,
-    token_requests: Arc<Mutex<Vec<pb::CreateEnrollmentTokenRequest>>>,
-    /// Answer every call with this status instead.
-    fail_with: Option<Code>,
-}
-
-const HOSTS: usize = 5;
-/// Page size the mock uses when the client asks for the default.
-const DEFAULT_PAGE: usize = 2;
-
-fn host(i: usize) -> pb::HostSummary {
-    pb::HostSummary {
-        id: format!("0193a2b4-0000-7000-8000-00000000000{i}"),
-        hostname: format!("web-{i}"),
-        last_seen: 1_795_000_000,
-        software_count: 400 + u32::try_from(i).unwrap(),
-        ..Default::default()
-    }
-}
-
-impl Mock {
-    fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        // Mutual TLS: the client must have presented its certificate.
-        let certs = request
-            .peer_certs()
-            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
-        assert_eq!(certs.len(), 1);
-        match self.fail_with {
-            Some(code) => Err(Status::new(code, "mock failure")),
-            None => Ok(()),
-        }
-    }
-}
-
-#[tonic::async_trait]
-impl AdminService for Mock {
-    async fn list_hosts(
-        &self,
-        request: Request<pb::ListHostsRequest>,
-    ) -> Result<Response<pb::ListHostsResponse>, Status> {
-        self.check(&request)?;
-        let request = request.into_inner();
-        self.list_requests.lock().unwrap().push(request.clone());
-        let start: usize = if request.page_token.is_empty() {
-            0
-        } else {
-            request
-                .page_token
-                .parse()
-                .map_err(|_| Status::invalid_argument("bad page token"))?
-        };
-        let size = if request.page_size == 0 {
-            DEFAULT_PAGE
-        } else {
-            request.page_size as usize
-        };
-        let end = (start + size).min(HOSTS);
-        let next_page_token = if end < HOSTS {
-            end.to_string()
-        } else {
-            String::new()
-        };
-        Ok(Response::new(pb::ListHostsResponse {
-            hosts: (start..end).map(host).collect(),
-            next_page_token,
-        }))
-    }
-
-    async fn get_host(
-        &self,
-        request: Request<pb::GetHostRequest>,
-    ) -> Result<Response<pb::GetHostResponse>, Status> {
-        self.check(&request)?;
-        let name = request.into_inner().host;
-        if name != "web-1" {
-            return Err(Status::not_found(format!("no host {name}")));
-        }
-        let packages = vec![pb::Package {
-            name: "bash".into(),
-            version: "5.2.15-2+b7".into(),
-            arch: "amd64".into(),
-            source: "deb".into(),
-            state: "installed".into(),
-            ..Default::default()
-        }];
-        Ok(Response::new(pb::GetHostResponse {
-            summary: Some(host(1)),
-            software: Some(pb::Software { packages }),
-            ..Default::default()
-        }))
-    }
-
-    async fn find_software(
-        &self,
-        request: Request<pb::FindSoftwareRequest>,
-    ) -> Result<Response<pb::FindSoftwareResponse>, Status> {
-        self.check(&request)?;
-        let request = request.into_inner();
-        self.software_requests.lock().unwrap().push(request.clone());
-        let matches = if request.name == "openssl" {
-            vec![pb::SoftwareMatch {
-                host_id: host(1).id,
-                hostname: "web-1".into(),
-                name: "openssl".into(),
-                version: "3.0.11-1~deb12u2".into(),
-                arch: "amd64".into(),
-                source: "deb".into(),
-                state: "installed".into(),
-                last_seen: 1_795_000_000,
-            }]
-        } else {
-            vec![]
-        };
-        Ok(Response::new(pb::FindSoftwareResponse { matches }))
-    }
-
-    async fn create_enrollment_token(
-        &self,
-        request: Request<pb::CreateEnrollmentTokenRequest>,
-    ) -> Result<Response<pb::CreateEnrollmentTokenResponse>, Status> {
-        self.check(&request)?;
-        let request = request.into_inner();
-        self.token_requests.lock().unwrap().push(request.clone());
-        Ok(Response::new(pb::CreateEnrollmentTokenResponse {
-            token: "secret-token".into(),
-            id: "tok-1".into(),
-            expires_at: 1_795_003_600,
-            uses: request.uses.max(1),
-        }))
-    }
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    ca: Authority,
-    url: String,
-}
-
-/// Starts the mock on 127.0.0.1 with the collector's server certificate, requiring client
-/// certificates from the same CA.
-async fn serve(mock: Mock) -> Fixture {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
-    let (ca, _) = Authority::load_or_create(&pki, &[], Duration::from_secs(3600)).unwrap();
-    let read = |name: &str| std::fs::read_to_string(pki.join(name)).unwrap();
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(read("server.crt"), read("server.key")))
-        .client_ca_root(Certificate::from_pem(read("ca.crt")));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "https://127.0.0.1:{}",
-        listener.local_addr().unwrap().port()
+/// Three hosts, as they report: two Debian web servers and an Ubuntu database server, with
+/// openssl below, above and (by its epoch) far above 3.0.13-1~deb12u1.
+async fn three_hosts() -> (Fleet, [Enrolled; 3]) {
+    let fleet = Fleet::start().await;
+    let bash = Pkg::installed("bash", "5.2.15-2+b7");
+    let web1 = Machine::debian(
+        "web-1",
+        &[
+            Pkg::installed("openssl", "3.0.11-1~deb12u2"),
+            bash.clone(),
+            Pkg::config_files("old-tool", "0.9-1"),
+        ],
     );
-    let server = Server::builder()
-        .tls_config(tls)
-        .unwrap()
-        .add_service(AdminServiceServer::new(mock))
-        .serve_with_incoming(TcpListenerStream::new(listener));
-    tokio::spawn(server);
-    Fixture { dir, ca, url }
+    let web2 = Machine::debian(
+        "web-2",
+        &[Pkg::installed("openssl", "3.0.15-1~deb12u1"), bash],
+    );
+    let db1 = Machine {
+        os_id: "ubuntu",
+        ..Machine::debian("db-1", &[Pkg::installed("openssl", "1:3.0.9-1")])
+    };
+    let hosts = [
+        fleet.add(&web1).await,
+        fleet.add(&web2).await,
+        fleet.add(&db1).await,
+    ];
+    (fleet, hosts)
 }
 
-impl Fixture {
-    async fn run(&self, args: &[&str]) -> Result<String, Error> {
-        let data_dir = self.dir.path().to_str().unwrap();
-        let cli = Cli::try_parse_from(
-            ["wardctl", "--collector", &self.url, "--data-dir", data_dir]
-                .into_iter()
-                .chain(args.iter().copied()),
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        run(&cli, &mut out).await?;
-        Ok(String::from_utf8(out).unwrap())
-    }
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-#[tokio::test]
-async fn hosts_follows_every_page() {
-    let mock = Mock::default();
-    let fixture = serve(mock.clone()).await;
-    let text = fixture.run(&["hosts", "--output", "json"]).await.unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let names: Vec<&str> = value
+/// The `key` field of every object in a JSON array.
+fn field(array: &Value, key: &str) -> Vec<String> {
+    array
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| h["hostname"].as_str().unwrap())
+        .map(|item| item[key].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The label the collector stored for a token, read from its SQLite file: the API has no
+/// way to list tokens.
+async fn token_label(fleet: &Fleet, id: &str) -> String {
+    let mut db = fleet.database().await;
+    sqlx::query_scalar("SELECT label FROM enrollment_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosts_follows_every_page() {
+    let fleet = Fleet::start().await;
+    let page = DEFAULT_PAGE_SIZE as usize;
+    let machines: Vec<Machine> = (0..2 * page + 5)
+        .map(|i| Machine::debian(&format!("node-{i:03}"), &[]))
         .collect();
-    assert_eq!(names, ["web-0", "web-1", "web-2", "web-3", "web-4"]);
-    let requests = mock.list_requests.lock().unwrap().clone();
-    let tokens: Vec<&str> = requests.iter().map(|r| r.page_token.as_str()).collect();
-    assert_eq!(tokens, ["", "2", "4"]);
-    assert!(requests.iter().all(|r| r.page_size == 0));
+    let enrolled = fleet.enrol_all(&machines).await;
+    // Asked without a page size, the collector answers one page of its default size:
+    // the fleet takes three.
+    let first = fleet
+        .admin()
+        .await
+        .list_hosts(pb::ListHostsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.hosts.len(), page);
+    assert!(!first.next_page_token.is_empty());
+
+    let listed = json(&fleet.wardctl(&["hosts", "--output", "json"]).await.unwrap());
+    let listed: Vec<(String, String)> = field(&listed, "hostname")
+        .into_iter()
+        .zip(field(&listed, "id"))
+        .collect();
+    let mut expected: Vec<(String, String)> = machines
+        .iter()
+        .zip(&enrolled)
+        .map(|(m, e)| (m.hostname.clone(), e.host_id.clone()))
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected, "every host once, in hostname order");
+
+    let csv = fleet.wardctl(&["hosts", "--limit", "3", "-o", "csv"]).await;
+    let names: Vec<String> = csv
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["node-000", "node-001", "node-002"]);
 }
 
 #[tokio::test]
-async fn hosts_passes_filters_and_stops_at_the_limit() {
-    let mock = Mock::default();
-    let fixture = serve(mock.clone()).await;
-    let text = fixture
-        .run(&[
+async fn hosts_filters_reach_the_collector() {
+    let (fleet, [_, web2, _]) = three_hosts().await;
+    let hostnames = async |args: &[&str]| {
+        let args: Vec<&str> = ["hosts", "-o", "json"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        field(&json(&fleet.wardctl(&args).await.unwrap()), "hostname")
+    };
+    assert_eq!(hostnames(&[]).await, ["db-1", "web-1", "web-2"]);
+    assert_eq!(
+        hostnames(&["--hostname", "web-*"]).await,
+        ["web-1", "web-2"]
+    );
+    assert_eq!(hostnames(&["--os", "ubuntu"]).await, ["db-1"]);
+    assert_eq!(hostnames(&["--seen-within", "15m"]).await.len(), 3);
+    let text = fleet.wardctl(&["hosts", "--offline-for", "1d"]).await;
+    assert_eq!(text.unwrap(), "no hosts match\n");
+    // The collector keeps last-seen times in whole seconds: three seconds on, every host
+    // has been offline for more than two, until web-2 reports again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    fleet.report(&web2).await;
+    assert_eq!(hostnames(&["--seen-within", "2s"]).await, ["web-2"]);
+    assert_eq!(hostnames(&["--offline-for", "2s"]).await, ["db-1", "web-1"]);
+
+    let csv = fleet
+        .wardctl(&[
             "hosts",
             "--hostname",
             "web-*",
@@ -226,153 +150,232 @@ async fn hosts_passes_filters_and_stops_at_the_limit() {
             "debian",
             "--seen-within",
             "15m",
-            "--offline-for",
-            "1d",
             "--limit",
-            "3",
+            "1",
             "-o",
             "csv",
         ])
         .await
         .unwrap();
-    assert_eq!(text.lines().count(), 4, "header and 3 hosts: {text}");
-    let requests = mock.list_requests.lock().unwrap().clone();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].hostname_glob, "web-*");
-    assert_eq!(requests[0].os, "debian");
-    assert_eq!(requests[0].seen_within_seconds, 900);
-    assert_eq!(requests[0].not_seen_within_seconds, 86_400);
-    assert_eq!(requests[0].page_size, 3);
+    assert_eq!(csv.lines().count(), 2, "header and 1 host: {csv}");
+    assert!(
+        csv.lines().nth(1).unwrap().contains(",web-1,debian,"),
+        "{csv}"
+    );
 }
 
 #[tokio::test]
 async fn host_shows_one_host_or_says_there_is_none() {
-    let fixture = serve(Mock::default()).await;
-    let text = fixture.run(&["host", "web-1"]).await.unwrap();
+    let (fleet, [web1, ..]) = three_hosts().await;
+    let text = fleet.wardctl(&["host", "web-1"]).await.unwrap();
     assert!(
-        text.contains("web-1") && text.contains("1 total, 1 installed"),
+        text.contains("web-1") && text.contains(&web1.host_id),
         "{text}"
     );
-    let csv = fixture
-        .run(&["host", "web-1", "--output", "csv"])
+    assert!(
+        text.contains("3 total, 2 installed (other states: config-files 1)"),
+        "{text}"
+    );
+    let csv = fleet
+        .wardctl(&["host", "web-1", "-o", "csv"])
         .await
         .unwrap();
     assert_eq!(
         csv,
-        "name,version,arch,source,state\nbash,5.2.15-2+b7,amd64,deb,installed\n"
+        "name,version,arch,source,state\n\
+         bash,5.2.15-2+b7,amd64,deb,installed\n\
+         old-tool,0.9-1,amd64,deb,config-files\n\
+         openssl,3.0.11-1~deb12u2,amd64,deb,installed\n"
     );
+    let by_id = json(
+        &fleet
+            .wardctl(&["host", &web1.host_id, "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(by_id["summary"]["hostname"], "web-1");
 
-    let err = fixture.run(&["host", "db-9"]).await.unwrap_err();
+    let err = fleet.wardctl(&["host", "db-9"]).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "no such host: db-9; list hosts with `wardctl hosts`"
     );
     assert_eq!(err.exit_code(), EXIT_FAILURE);
+
+    // A second machine called web-1: the name no longer says which host is meant.
+    let twin = fleet.add(&Machine::debian("web-1", &[])).await;
+    let err = fleet.wardctl(&["host", "web-1"]).await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the collector refused to show the host: hostname web-1 is shared"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&twin.host_id) && text.contains(&web1.host_id),
+        "{text}"
+    );
+    assert_eq!(err.exit_code(), EXIT_USAGE);
 }
 
 #[tokio::test]
-async fn software_sends_the_query_and_says_when_nothing_matches() {
-    let mock = Mock::default();
-    let fixture = serve(mock.clone()).await;
-    let text = fixture
-        .run(&["software", "openssl", "--below", "3.0.13-1~deb12u1"])
-        .await
-        .unwrap();
-    assert!(text.contains("3.0.11-1~deb12u2"), "{text}");
-    let text = fixture
-        .run(&["software", "nothing*", "--all-states"])
-        .await
-        .unwrap();
-    assert_eq!(text, "no host has nothing*\n");
-    let requests = mock.software_requests.lock().unwrap().clone();
-    assert_eq!(requests[0].below_version, "3.0.13-1~deb12u1");
-    assert!(!requests[0].include_not_installed);
-    assert_eq!(requests[1].below_version, "");
-    assert!(requests[1].include_not_installed);
-}
-
-#[tokio::test]
-async fn token_create_prints_the_enrol_command_with_the_pinned_fingerprint() {
-    let mock = Mock::default();
-    let fixture = serve(mock.clone()).await;
-    let text = fixture
-        .run(&[
-            "token", "create", "--uses", "3", "--ttl", "2h", "--label", "rack 4",
+async fn software_finds_versions_below_a_bound_and_says_when_nothing_matches() {
+    let (fleet, _) = three_hosts().await;
+    let found = async |args: &[&str]| {
+        let args: Vec<&str> = ["software", "-o", "json"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let v = json(&fleet.wardctl(&args).await.unwrap());
+        field(&v, "hostname")
+            .into_iter()
+            .zip(field(&v, "version"))
+            .collect::<Vec<_>>()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(h, v)| (h.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        found(&["openssl"]).await,
+        pairs(&[
+            ("db-1", "1:3.0.9-1"),
+            ("web-1", "3.0.11-1~deb12u2"),
+            ("web-2", "3.0.15-1~deb12u1"),
         ])
+    );
+    assert_eq!(
+        found(&["openssl", "--below", "3.0.13-1~deb12u1"]).await,
+        pairs(&[("web-1", "3.0.11-1~deb12u2")])
+    );
+    // Removed but configured: only listed when asked for every state.
+    assert!(found(&["old-tool"]).await.is_empty());
+    assert_eq!(
+        found(&["old-tool", "--all-states"]).await,
+        pairs(&[("web-1", "0.9-1")])
+    );
+
+    let text = fleet
+        .wardctl(&["software", "openssl", "--below", "3.0.13-1~deb12u1"])
         .await
         .unwrap();
+    assert!(
+        text.contains("3.0.11-1~deb12u2") && !text.contains("3.0.15"),
+        "{text}"
+    );
+    let text = fleet
+        .wardctl(&["software", "nothing*", "--all-states"])
+        .await;
+    assert_eq!(text.unwrap(), "no host has nothing*\n");
+    let text = fleet
+        .wardctl(&["software", "openssl", "--below", "3.0"])
+        .await;
+    assert_eq!(text.unwrap(), "no host has openssl below 3.0\n");
+}
+
+#[tokio::test]
+async fn a_created_token_enrols_as_many_agents_as_it_allows() {
+    let fleet = Fleet::start().await;
+    let text = fleet.wardctl(&["token", "create"]).await.unwrap();
     let expected = format!(
         "ward-agent enroll --collector {} --ca-fingerprint {} --token-file FILE",
-        fixture.url,
-        fixture.ca.fingerprint()
+        fleet.url, fleet.fingerprint
     );
     assert!(text.contains(&expected), "{text}");
-    assert!(text.contains("secret-token"), "{text}");
-    let json = fixture
-        .run(&["token", "create", "-o", "json"])
+    let token = text
+        .lines()
+        .find_map(|line| line.strip_prefix("token"))
+        .unwrap()
+        .trim();
+    let agent = fleet
+        .enrol(&Machine::debian("app-1", &[]), token)
         .await
         .unwrap();
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["token"], "secret-token");
-    let requests = mock.token_requests.lock().unwrap().clone();
-    assert_eq!(requests[0].uses, 3);
-    assert_eq!(requests[0].ttl_seconds, 7_200);
-    assert_eq!(requests[0].label, "rack 4");
-    assert_eq!(
-        (
-            requests[1].uses,
-            requests[1].ttl_seconds,
-            requests[1].label.as_str()
-        ),
-        (0, 0, "")
+    fleet.report(&agent).await;
+    let err = fleet.enrol(&Machine::debian("app-2", &[]), token).await;
+    assert!(err.unwrap_err().to_string().contains("no uses left"));
+
+    let created = json(
+        &fleet
+            .wardctl(&[
+                "token", "create", "--uses", "2", "--ttl", "2h", "--label", "rack 4", "-o", "json",
+            ])
+            .await
+            .unwrap(),
     );
+    assert_eq!(created["uses"], 2);
+    let expires_in = created["expires_at"].as_i64().unwrap() - now();
+    assert!((7_100..=7_200).contains(&expires_in), "{expires_in}");
+    let label = token_label(&fleet, created["id"].as_str().unwrap()).await;
+    assert_eq!(label, "rack 4");
+    let token = created["token"].as_str().unwrap();
+    for name in ["app-2", "app-3"] {
+        let agent = fleet.enrol(&Machine::debian(name, &[]), token).await;
+        fleet.report(&agent.unwrap()).await;
+    }
+    let err = fleet.enrol(&Machine::debian("app-4", &[]), token).await;
+    assert!(err.unwrap_err().to_string().contains("no uses left"));
+    let listed = json(&fleet.wardctl(&["hosts", "-o", "json"]).await.unwrap());
+    assert_eq!(field(&listed, "hostname"), ["app-1", "app-2", "app-3"]);
+
+    let err = fleet.wardctl(&["token", "create", "--ttl", "31d"]).await;
+    let err = err.unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "the collector refused to create an enrolment token: ttl must be at most 30 days"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), EXIT_USAGE);
 }
 
 #[tokio::test]
-async fn collector_refusals_become_hints_and_exit_codes() {
-    for (code, exit, needle) in [
+async fn certificates_the_collector_refuses_become_hints() {
+    let fleet = Fleet::start().await;
+    let token = fleet.token(1).await;
+    let agent = fleet.enrol(&Machine::debian("web-1", &[]), &token).await;
+    let (agent_cert, agent_key) = agent.unwrap().credentials();
+    let (role_cert, role_key) = fleet.certificate_without_role();
+    for ((cert, key), reason) in [
         (
-            Code::PermissionDenied,
-            EXIT_USAGE,
-            "refused the admin credentials",
-        ),
-        (Code::Unauthenticated, EXIT_USAGE, "--cert/--key"),
-        (
-            Code::Unavailable,
-            EXIT_UNAVAILABLE,
-            "is `ward-collector serve` running?",
+            (agent_cert, agent_key),
+            "agent certificates may not call the admin service",
         ),
         (
-            Code::InvalidArgument,
-            EXIT_USAGE,
-            "the collector refused to list hosts: mock failure",
-        ),
-        (
-            Code::Internal,
-            EXIT_FAILURE,
-            "failed to list hosts: the collector answered Internal: mock failure",
+            (role_cert, role_key),
+            "client certificate has role \"ward-collector\", which may not call this service",
         ),
     ] {
-        let fixture = serve(Mock {
-            fail_with: Some(code),
-            ..Mock::default()
-        })
-        .await;
-        let err = fixture.run(&["hosts"]).await.unwrap_err();
-        assert_eq!(err.exit_code(), exit, "{code:?}: {err}");
-        assert!(err.to_string().contains(needle), "{code:?}: {err}");
+        let err = fleet
+            .wardctl(&[
+                "hosts",
+                "--cert",
+                cert.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("refused the admin credentials"), "{text}");
+        assert!(text.contains(reason), "{text}");
+        assert!(text.contains("--cert/--key"), "{text}");
+        assert_eq!(err.exit_code(), EXIT_USAGE);
     }
 }
 
 #[tokio::test]
 async fn an_admin_certificate_from_another_ca_is_refused() {
-    let fixture = serve(Mock::default()).await;
+    let fleet = Fleet::start().await;
     let other = tempfile::tempdir().unwrap();
     Authority::load_or_create(&other.path().join("pki"), &[], Duration::from_secs(3600)).unwrap();
     let cert = other.path().join("pki/admin.crt");
     let key = other.path().join("pki/admin.key");
-    let err = fixture
-        .run(&[
+    let err = fleet
+        .wardctl(&[
             "hosts",
             "--cert",
             cert.to_str().unwrap(),
@@ -396,12 +399,12 @@ async fn an_admin_certificate_from_another_ca_is_refused() {
 
 #[tokio::test]
 async fn a_collector_with_another_ca_is_not_trusted() {
-    let fixture = serve(Mock::default()).await;
+    let fleet = Fleet::start().await;
     let other = tempfile::tempdir().unwrap();
     Authority::load_or_create(&other.path().join("pki"), &[], Duration::from_secs(3600)).unwrap();
     let ca = other.path().join("pki/ca.crt");
-    let err = fixture
-        .run(&["hosts", "--ca", ca.to_str().unwrap()])
+    let err = fleet
+        .wardctl(&["hosts", "--ca", ca.to_str().unwrap()])
         .await
         .unwrap_err();
     assert!(
@@ -422,20 +425,13 @@ async fn a_collector_with_another_ca_is_not_trusted() {
 
 #[tokio::test]
 async fn a_name_the_certificate_does_not_cover_is_not_trusted() {
-    let fixture = serve(Mock::default()).await;
-    // Same server, reached by a name its certificate does not list.
-    let url = fixture.url.replace("127.0.0.1", "127.0.0.2");
-    let cli = Cli::try_parse_from([
-        "wardctl",
-        "--collector",
-        &url,
-        "--data-dir",
-        fixture.dir.path().to_str().unwrap(),
-        "hosts",
-    ])
-    .unwrap();
-    let err = run(&cli, &mut Vec::new()).await.unwrap_err();
-    // Linux routes all of 127/8 to loopback, but the server listens on 127.0.0.1 only.
+    let fleet = Fleet::start().await;
+    // Same collector, reached by a name its certificate does not list.
+    let url = fleet.url.replace("127.0.0.1", "127.0.0.2");
+    let err = wardctl(&url, &fleet.data_dir, &["hosts"])
+        .await
+        .unwrap_err();
+    // Linux routes all of 127/8 to loopback, but the collector listens on 127.0.0.1 only.
     assert!(
         matches!(
             err,
@@ -448,8 +444,67 @@ async fn a_name_the_certificate_does_not_cover_is_not_trusted() {
 }
 
 #[tokio::test]
+async fn a_collector_that_goes_away_is_unavailable() {
+    let mut fleet = Fleet::start().await;
+    let cli = Cli::try_parse_from(["wardctl", "--collector", &fleet.url, "hosts"]).unwrap();
+    let target = Target::parse(&fleet.url).unwrap();
+    let credentials = connect::CredentialPaths::resolve(&fleet.data_dir, None, None, None)
+        .load()
+        .unwrap();
+    let timeout = Duration::from_secs(10);
+    let channel = connect::connect(&target, &credentials, timeout)
+        .await
+        .unwrap();
+    let mut session = Session {
+        client: Client::new(channel),
+        target,
+        credentials,
+        timeout,
+    };
+    let view = View::now(Format::Table);
+    assert_eq!(
+        session.execute(&cli.command, &view).await.unwrap(),
+        "no hosts match\n"
+    );
+
+    fleet.stop().await;
+    let err = session.execute(&cli.command, &view).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot reach the collector at {}: ", fleet.url)),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("; is `ward-collector serve` running?"),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), EXIT_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_failing_store_is_reported_as_a_collector_failure() {
+    let fleet = Fleet::start().await;
+    // Break the collector's database under it: its store now fails on every listing.
+    let mut db = fleet.database().await;
+    sqlx::query("ALTER TABLE hosts RENAME TO hosts_lost")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let err = fleet.wardctl(&["hosts"]).await.unwrap_err();
+    assert!(matches!(err, Error::Rpc { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "failed to list hosts: the collector answered Internal: the collector's store failed; see its log"
+    );
+    assert_eq!(err.exit_code(), EXIT_FAILURE);
+}
+
+#[tokio::test]
 async fn a_bad_below_version_is_refused_before_connecting() {
-    // Nothing listens here and there are no credentials: the check must come first.
+    // Nothing listens here and there are no credentials: the check must come first. The
+    // collector applies the same check, so wardctl cannot make it refuse a --below bound.
     let cli = Cli::try_parse_from([
         "wardctl",
         "--collector",
@@ -482,29 +537,33 @@ async fn configuration_and_connection_failures_have_their_exit_codes() {
         EXIT_USAGE
     );
 
-    let fixture = serve(Mock::default()).await;
+    // Real credentials, but nothing listens on the port.
+    let fleet = Fleet::start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let data_dir = fixture.dir.path().to_str().unwrap();
     let url = format!("https://127.0.0.1:{port}");
-    let cli = Cli::try_parse_from([
-        "wardctl",
-        "--collector",
-        &url,
-        "--data-dir",
-        data_dir,
-        "hosts",
-    ])
-    .unwrap();
-    let err = run(&cli, &mut Vec::new()).await.unwrap_err();
+    let err = wardctl(&url, &fleet.data_dir, &["hosts"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Connect(connect::Error::Unreachable { .. })),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("; is `ward-collector serve` running?"),
+        "{err}"
+    );
     assert_eq!(err.exit_code(), EXIT_UNAVAILABLE, "{err}");
 }
 
 #[test]
 fn statuses_map_to_readable_errors() {
+    // Answers a healthy collector does not give on demand: deadlines, unimplemented RPCs,
+    // unknown failures.
     let target = Target::parse("https://c.example:7443").unwrap();
     let timeout = Duration::from_secs(10);
     let map = |status: Status, call| Error::from_status(&status, call, &target, timeout);
