@@ -169,7 +169,7 @@ impl Authority {
         let cert = params
             .signed_by(&csr.public_key, &self.issuer)
             .map_err(Error::Sign)?;
-        Ok(issued(cert.pem(), &params))
+        issued(&cert, &params)
     }
 
     fn ensure_server_cert(&self, server_names: &[String]) -> Result<(), Error> {
@@ -289,22 +289,24 @@ fn leaf_params(
     Ok(params)
 }
 
+/// Returns a random positive 16-byte serial whose first byte is not zero: DER drops a
+/// leading zero byte, and the serial must read back exactly as it was chosen.
 fn random_serial() -> SerialNumber {
     let mut bytes = rand::random::<[u8; 16]>();
-    bytes[0] &= 0x7f; // positive
+    bytes[0] = (bytes[0] & 0x7f).max(1);
     SerialNumber::from_slice(&bytes)
 }
 
-fn issued(certificate_pem: String, params: &CertificateParams) -> Issued {
-    Issued {
-        certificate_pem,
-        serial: params
-            .serial_number
-            .as_ref()
-            .map(|s| hex::encode(s.to_bytes()))
-            .unwrap_or_default(),
+/// Describes an issued certificate. The serial is read back from the certificate itself,
+/// exactly as `identity::identify` will read it from a peer.
+fn issued(certificate: &rcgen::Certificate, params: &CertificateParams) -> Result<Issued, Error> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(certificate.der())
+        .map_err(|_| Error::Sign(rcgen::Error::CouldNotParseCertificate))?;
+    Ok(Issued {
+        certificate_pem: certificate.pem(),
+        serial: hex::encode(parsed.raw_serial()),
         not_after: params.not_after.unix_timestamp(),
-    }
+    })
 }
 
 fn covers_names(pem: &str, names: &[String]) -> bool {
@@ -425,6 +427,23 @@ mod tests {
             &after,
             &["ward.example.org".into(), "127.0.0.1".into()]
         ));
+    }
+
+    #[test]
+    fn serials_read_back_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let life = std::time::Duration::from_secs(86400);
+        let (a, _) = Authority::load_or_create(dir.path(), &[], life).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let csr = CertificateParams::default().serialize_request(&key).unwrap().pem().unwrap();
+        // Enough issues that a leading zero byte (1 in 256) would show up.
+        for _ in 0..600 {
+            let issued = a.issue_agent(&csr, "h").unwrap();
+            let der = pem_to_der(&issued.certificate_pem).unwrap();
+            let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+            assert_eq!(hex::encode(cert.raw_serial()), issued.serial);
+            assert_eq!(issued.serial.len(), 32);
+        }
     }
 
     #[test]
