@@ -27,7 +27,8 @@ fn software_rows(v: &Value) -> BTreeSet<(String, String)> {
 #[test]
 fn three_hosts_enrol_report_and_follow_changes() {
     let tmp = tempfile::tempdir().unwrap();
-    let collector = Collector::start().unwrap();
+    let data_dir = tmp.path().join("collector");
+    let collector = Collector::start_in(&data_dir, "127.0.0.1:0").unwrap();
 
     let hosts = [
         (
@@ -205,9 +206,29 @@ fn three_hosts_enrol_report_and_follow_changes() {
     let web2 = collector.wardctl_json(&["host", "web-2"]).unwrap();
     assert_eq!(web2["summary"]["software_count"], 402);
 
-    // Graceful shutdown on SIGTERM.
+    // Graceful shutdown on SIGTERM; a restart on the same data directory keeps everything,
+    // so agents go on sending "unchanged".
+    let addr = collector.url.trim_start_matches("https://").to_string();
+    let fingerprint = collector.fingerprint.clone();
     assert!(
         collector.stop().unwrap(),
         "collector did not exit cleanly on SIGTERM"
     );
+    let collector = Collector::start_in(&data_dir, &addr).unwrap();
+    assert_eq!(
+        collector.fingerprint, fingerprint,
+        "the CA changed across a restart"
+    );
+    assert_eq!(
+        collector
+            .wardctl_json(&["hosts"])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let after_restart = agents[1].report().unwrap();
+    assert_eq!(after_restart["software"], "unchanged", "{after_restart}");
+    assert_eq!(after_restart["os"], "unchanged", "{after_restart}");
 }
