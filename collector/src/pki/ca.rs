@@ -435,7 +435,11 @@ mod tests {
         let life = std::time::Duration::from_secs(86400);
         let (a, _) = Authority::load_or_create(dir.path(), &[], life).unwrap();
         let key = KeyPair::generate().unwrap();
-        let csr = CertificateParams::default().serialize_request(&key).unwrap().pem().unwrap();
+        let csr = CertificateParams::default()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap();
         // Enough issues that a leading zero byte (1 in 256) would show up.
         for _ in 0..600 {
             let issued = a.issue_agent(&csr, "h").unwrap();
