@@ -38,8 +38,6 @@ pub enum Error {
     Rpc(#[from] tonic::Status),
     #[error("the collector kept asking for sections again after {MAX_FOLLOWUPS} follow-up reports")]
     NoProgress,
-    #[error("inventory task failed: {0}")]
-    Join(#[from] tokio::task::JoinError),
 }
 
 /// A running agent's connection and protocol state.
