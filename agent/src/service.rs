@@ -34,7 +34,7 @@ pub enum Error {
     Channel(#[from] channel::Error),
     #[error("failed to collect the inventory: {0}")]
     Inventory(#[from] inventory::Error),
-    #[error("the collector refused the report: {} ({:?})", .0.message(), .0.code())]
+    #[error("the collector answered {:?}: {}", .0.code(), .0.message())]
     Rpc(#[from] tonic::Status),
     #[error("the collector kept asking for sections again after {MAX_FOLLOWUPS} follow-up reports")]
     NoProgress,
@@ -136,19 +136,17 @@ impl Agent {
     /// Sends a heartbeat; the collector may answer that it needs sections again.
     pub async fn heartbeat(&mut self) -> Result<bool, Error> {
         let mut client = self.client().await?;
-        let sections = [
-            (pb::Section::Os, self.state.os),
-            (pb::Section::Hardware, self.state.hardware),
-            (pb::Section::Software, self.state.software),
-        ]
-        .into_iter()
-        .filter_map(|(s, h)| {
-            h.map(|h| pb::SectionHash {
-                section: s as i32,
-                hash: h.to_vec(),
+        let sections = self
+            .state
+            .held()
+            .into_iter()
+            .filter_map(|(s, h)| {
+                h.map(|h| pb::SectionHash {
+                    section: s as i32,
+                    hash: h.to_vec(),
+                })
             })
-        })
-        .collect();
+            .collect();
         let req = pb::HeartbeatRequest {
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             sections,
@@ -203,7 +201,7 @@ impl Agent {
                         next_report = now + jittered(inventory_every, self.config.jitter);
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, retry_in = ?backoff, "report failed");
+                        log_failure("report", &e, Some(backoff));
                         next_report = now + jittered(backoff, 0.2);
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
@@ -216,11 +214,22 @@ impl Agent {
                         next_report = Instant::now();
                     }
                     Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                    Err(e) => log_failure("heartbeat", &e, None),
                 }
                 next_heartbeat = Instant::now() + heartbeat_every;
             }
         }
+    }
+}
+
+/// Logs a failed exchange: a refusal of this agent's identity needs an operator (ERROR),
+/// anything else is retried (WARN).
+fn log_failure(what: &str, e: &Error, retry_in: Option<Duration>) {
+    let refused = matches!(e, Error::Rpc(s) if matches!(s.code(), tonic::Code::Unauthenticated | tonic::Code::PermissionDenied));
+    if refused {
+        tracing::error!(error = %e, retry_in = ?retry_in, "{what} refused: this agent's identity is not accepted; re-enrol it with `ward-agent enroll --force` and a new token");
+    } else {
+        tracing::warn!(error = %e, retry_in = ?retry_in, "{what} failed; will retry");
     }
 }
 

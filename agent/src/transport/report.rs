@@ -8,7 +8,7 @@ use serde::Serialize;
 use ward_proto::digest::{self, Hash};
 use ward_proto::v1 as pb;
 
-use super::state::ReportState;
+use super::state::{Acked, ReportState};
 use crate::inventory::Inventory;
 
 /// How a section travelled.
@@ -62,6 +62,12 @@ pub fn stable_hardware(hw: &pb::Hardware) -> pb::Hardware {
 /// sections listed in `force_full` are sent in full whatever the state says.
 pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section]) -> Prepared {
     let forced = |s: pb::Section| force_full.contains(&s);
+    // `unchanged` names the collector's hash of what it holds for what we sent last.
+    let unchanged_since = |acked: Option<Acked>, ours: Hash, s: pb::Section| {
+        acked
+            .filter(|a| a.local == ours && !forced(s))
+            .map(|a| a.held)
+    };
     let os_hash = digest::os(&inv.os);
     let hardware = stable_hardware(&inv.hardware);
     let hw_hash = digest::hardware(&hardware);
@@ -69,53 +75,46 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
     digest::canonicalize_software(&mut software);
     let sw_hash = digest::software(&software);
 
-    let (os_update, os_kind) = if state.os == Some(os_hash) && !forced(pb::Section::Os) {
-        (
-            pb::os_update::Kind::Unchanged(os_hash.to_vec()),
+    let (os_update, os_kind) = match unchanged_since(state.os, os_hash, pb::Section::Os) {
+        Some(held) => (
+            pb::os_update::Kind::Unchanged(held.to_vec()),
             Kind::Unchanged,
-        )
-    } else {
-        (pb::os_update::Kind::Full(inv.os.clone()), Kind::Full)
+        ),
+        None => (pb::os_update::Kind::Full(inv.os.clone()), Kind::Full),
     };
-    let (hw_update, hw_kind) = if state.hardware == Some(hw_hash) && !forced(pb::Section::Hardware)
+    let (hw_update, hw_kind) = match unchanged_since(state.hardware, hw_hash, pb::Section::Hardware)
     {
-        (
-            pb::hardware_update::Kind::Unchanged(hw_hash.to_vec()),
+        Some(held) => (
+            pb::hardware_update::Kind::Unchanged(held.to_vec()),
             Kind::Unchanged,
-        )
-    } else {
-        (pb::hardware_update::Kind::Full(hardware), Kind::Full)
+        ),
+        None => (pb::hardware_update::Kind::Full(hardware), Kind::Full),
     };
     let software_full_bytes = software.encoded_len();
-    let (sw_update, sw_kind) = if forced(pb::Section::Software) {
-        (
-            pb::software_update::Kind::Full(software.clone()),
-            Kind::Full,
-        )
-    } else if state.software == Some(sw_hash) {
-        (
-            pb::software_update::Kind::Unchanged(sw_hash.to_vec()),
-            Kind::Unchanged,
-        )
-    } else {
-        match &state.software_body {
-            Some(base) if state.software == Some(digest::software(base)) => {
-                let delta = ward_proto::delta::software(base, &software);
-                if delta.encoded_len() < software_full_bytes {
-                    (pb::software_update::Kind::Delta(delta), Kind::Delta)
-                } else {
-                    (
-                        pb::software_update::Kind::Full(software.clone()),
-                        Kind::Full,
-                    )
+    let (sw_update, sw_kind) =
+        if let Some(held) = unchanged_since(state.software, sw_hash, pb::Section::Software) {
+            (
+                pb::software_update::Kind::Unchanged(held.to_vec()),
+                Kind::Unchanged,
+            )
+        } else {
+            // A delta needs a base both sides hash alike.
+            let base = match (&state.software_body, state.software) {
+                (Some(body), Some(acked)) if acked.agrees() && !forced(pb::Section::Software) => {
+                    Some(body)
                 }
+                _ => None,
+            };
+            match base.map(|b| ward_proto::delta::software(b, &software)) {
+                Some(delta) if delta.encoded_len() < software_full_bytes => {
+                    (pb::software_update::Kind::Delta(delta), Kind::Delta)
+                }
+                _ => (
+                    pb::software_update::Kind::Full(software.clone()),
+                    Kind::Full,
+                ),
             }
-            _ => (
-                pb::software_update::Kind::Full(software.clone()),
-                Kind::Full,
-            ),
-        }
-    };
+        };
     let sequence = state.sequence + 1;
     let request = pb::ReportRequest {
         sequence,
@@ -159,16 +158,23 @@ pub struct Followup {
 }
 
 /// Records what the collector acknowledged for a sent report.
+///
+/// Only `send_full` asks for a follow-up, so agent and collector cannot ping-pong: when
+/// the collector holds a section under another hash than the agent's (version skew), that
+/// hash is simply remembered and named in the next `unchanged`.
 pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportResponse) -> Followup {
-    let mut follow = Followup {
-        resend: resp.duplicate,
-        ..Default::default()
-    };
-    state.sequence = if resp.duplicate {
-        resp.applied_sequence.max(sent.summary.sequence)
-    } else {
-        sent.summary.sequence
-    };
+    if resp.duplicate {
+        // The collector applied this sequence number before (an ack lost in transit, or
+        // restored agent state): nothing of this report was applied. Move past it and
+        // send again; the next report sorts out what the collector holds.
+        state.sequence = resp.applied_sequence.max(sent.summary.sequence);
+        return Followup {
+            send_full: Vec::new(),
+            resend: true,
+        };
+    }
+    state.sequence = sent.summary.sequence;
+    let mut follow = Followup::default();
     let mut software_body = Some(sent.software_body);
     for ack in &resp.sections {
         let Ok(section) = pb::Section::try_from(ack.section) else {
@@ -180,16 +186,27 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
             pb::Section::Software => (&mut state.software, sent.software),
             _ => continue,
         };
-        let holds_ours = !ack.send_full && ack.hash.as_slice() == ours.as_slice();
-        *slot = holds_ours.then_some(ours);
+        let held: Option<Hash> = ack.hash.as_slice().try_into().ok();
+        *slot = match held {
+            Some(held) if !ack.send_full => {
+                if held != ours {
+                    tracing::debug!(
+                        section = section.as_str_name(),
+                        "collector hashes this section differently (version skew); deltas paused"
+                    );
+                }
+                Some(Acked { local: ours, held })
+            }
+            _ => None,
+        };
         if section == pb::Section::Software {
-            state.software_body = if holds_ours {
+            state.software_body = if slot.is_some() {
                 software_body.take()
             } else {
                 None
             };
         }
-        if !holds_ours && (ack.send_full || !resp.duplicate) {
+        if ack.send_full {
             follow.send_full.push(section);
         }
     }
@@ -289,6 +306,38 @@ mod tests {
         assert!(st.os.is_some());
         let again = prepare(&st, &inv, &f.send_full);
         assert_eq!(again.summary.software, Kind::Full);
+    }
+
+    #[test]
+    fn a_collector_that_hashes_differently_does_not_cause_a_loop() {
+        // An older collector drops a field it does not know: it holds the section under
+        // another hash than ours, without asking for it again.
+        let mut st = ReportState::default();
+        let inv = inventory(50);
+        let p = prepare(&st, &inv, &[]);
+        let mut r = ack_all(&p);
+        for ack in &mut r.sections {
+            ack.hash = vec![7; 32];
+        }
+        assert_eq!(acknowledge(&mut st, p, &r), Followup::default());
+        let again = prepare(&st, &inv, &[]);
+        assert_eq!(
+            (
+                again.summary.os,
+                again.summary.hardware,
+                again.summary.software
+            ),
+            (Kind::Unchanged, Kind::Unchanged, Kind::Unchanged)
+        );
+        match again.request.software.and_then(|u| u.kind) {
+            Some(pb::software_update::Kind::Unchanged(h)) => assert_eq!(h, vec![7; 32]),
+            other => panic!("expected unchanged, got {other:?}"),
+        }
+        // A change goes in full: a delta against a base the collector hashes
+        // differently would only be refused.
+        let mut changed = inv.clone();
+        changed.software.packages[0].version = "9".into();
+        assert_eq!(prepare(&st, &changed, &[]).summary.software, Kind::Full);
     }
 
     #[test]

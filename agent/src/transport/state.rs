@@ -1,6 +1,12 @@
 //! What the collector has acknowledged, persisted in the state directory so a restart
-//! does not resend everything: the sequence number, the hash of each section, and the
-//! software section itself (the base the next delta is computed against).
+//! does not resend everything: the last acknowledged sequence number, and for each section
+//! the hash of what the agent sent together with the hash the collector holds for it,
+//! plus the software section itself (the base the next delta is computed against).
+//!
+//! The two hashes are equal when agent and collector agree on the canonical form of a
+//! section. They differ when they do not — an agent newer than its collector sends a
+//! field the collector does not know, and prost drops it — and then the collector's hash
+//! is the one to name in `unchanged`, and deltas wait until the versions agree again.
 
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -12,32 +18,68 @@ use super::identity::{self, StateDir};
 const STATE_FILE: &str = "report-state.json";
 const SOFTWARE_FILE: &str = "software.acked.pb";
 
+/// One acknowledged section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    /// Hash of the section as the agent sent it.
+    pub local: Hash,
+    /// Hash of the section as the collector holds it.
+    pub held: Hash,
+}
+
+impl Acked {
+    /// Returns whether both sides hash the section alike (deltas are then possible).
+    pub fn agrees(&self) -> bool {
+        self.local == self.held
+    }
+}
+
 /// The persisted report state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportState {
-    /// The last sequence number sent.
+    /// The highest sequence number the collector acknowledged (applied or duplicate).
     pub sequence: u64,
-    pub os: Option<Hash>,
-    pub hardware: Option<Hash>,
-    pub software: Option<Hash>,
-    /// The acknowledged software section, when its hash is `software`.
+    pub os: Option<Acked>,
+    pub hardware: Option<Acked>,
+    pub software: Option<Acked>,
+    /// The acknowledged software section, as the agent sent it (hash `software.local`).
     pub software_body: Option<pb::Software>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct StoredAcked {
+    local: String,
+    held: String,
 }
 
 #[derive(Serialize, Deserialize, Default)]
 struct Stored {
     sequence: u64,
     #[serde(default)]
-    os: Option<String>,
+    os: Option<StoredAcked>,
     #[serde(default)]
-    hardware: Option<String>,
+    hardware: Option<StoredAcked>,
     #[serde(default)]
-    software: Option<String>,
+    software: Option<StoredAcked>,
 }
 
-fn parse_hash(s: Option<String>) -> Option<Hash> {
-    s.and_then(|h| hex::decode(h).ok())
-        .and_then(|v| v.try_into().ok())
+fn parse_hash(s: &str) -> Option<Hash> {
+    hex::decode(s).ok().and_then(|v| v.try_into().ok())
+}
+
+fn parse_acked(s: Option<StoredAcked>) -> Option<Acked> {
+    let s = s?;
+    Some(Acked {
+        local: parse_hash(&s.local)?,
+        held: parse_hash(&s.held)?,
+    })
+}
+
+fn store_acked(a: Option<Acked>) -> Option<StoredAcked> {
+    a.map(|a| StoredAcked {
+        local: hex::encode(a.local),
+        held: hex::encode(a.held),
+    })
 }
 
 impl ReportState {
@@ -53,16 +95,16 @@ impl ReportState {
         };
         let mut state = ReportState {
             sequence: stored.sequence,
-            os: parse_hash(stored.os),
-            hardware: parse_hash(stored.hardware),
-            software: parse_hash(stored.software),
+            os: parse_acked(stored.os),
+            hardware: parse_acked(stored.hardware),
+            software: parse_acked(stored.software),
             software_body: None,
         };
-        if let Some(h) = state.software {
+        if let Some(acked) = state.software {
             state.software_body = std::fs::read(dir.file(SOFTWARE_FILE))
                 .ok()
                 .and_then(|b| pb::Software::decode(b.as_slice()).ok())
-                .filter(|sw| digest::software(sw) == h);
+                .filter(|sw| digest::software(sw) == acked.local);
         }
         state
     }
@@ -74,11 +116,14 @@ impl ReportState {
         }
         let stored = Stored {
             sequence: self.sequence,
-            os: self.os.map(hex::encode),
-            hardware: self.hardware.map(hex::encode),
-            software: self.software.map(hex::encode),
+            os: store_acked(self.os),
+            hardware: store_acked(self.hardware),
+            software: store_acked(self.software),
         };
-        let json = serde_json::to_vec_pretty(&stored).unwrap_or_default();
+        let json = serde_json::to_vec_pretty(&stored).map_err(|e| identity::Error::Corrupt {
+            path: dir.file(STATE_FILE),
+            message: e.to_string(),
+        })?;
         dir.write(STATE_FILE, &json, 0o600)
     }
 
@@ -98,6 +143,15 @@ impl ReportState {
         }
         Ok(())
     }
+
+    /// Returns the hashes the collector holds, as a heartbeat announces them.
+    pub fn held(&self) -> [(pb::Section, Option<Hash>); 3] {
+        [
+            (pb::Section::Os, self.os.map(|a| a.held)),
+            (pb::Section::Hardware, self.hardware.map(|a| a.held)),
+            (pb::Section::Software, self.software.map(|a| a.held)),
+        ]
+    }
 }
 
 #[cfg(test)]
@@ -116,11 +170,15 @@ mod tests {
                 ..Default::default()
             }],
         };
+        let h = digest::software(&sw);
         let st = ReportState {
             sequence: 7,
-            os: Some([1; 32]),
+            os: Some(Acked {
+                local: [1; 32],
+                held: [2; 32],
+            }),
             hardware: None,
-            software: Some(digest::software(&sw)),
+            software: Some(Acked { local: h, held: h }),
             software_body: Some(sw),
         };
         st.save(&sd).unwrap();
@@ -135,7 +193,10 @@ mod tests {
         let sd = StateDir::new(dir.path());
         let st = ReportState {
             sequence: 1,
-            software: Some([9; 32]),
+            software: Some(Acked {
+                local: [9; 32],
+                held: [9; 32],
+            }),
             software_body: Some(pb::Software::default()),
             ..Default::default()
         };
