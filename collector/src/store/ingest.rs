@@ -6,6 +6,10 @@
 //! - `Full(x)`: canonicalize, hash, hold it (no write when the hash is already held).
 //! - `Delta(d)`: apply to the held software section; when nothing is held or the delta's
 //!   base or result hash does not match, ask for the full section and keep what is held.
+//!
+//! "Held" means a stored hash whose stored body decodes: a backend passes None for a
+//! section whose body does not, so that a corrupt section heals on the next report even
+//! when the agent's hash equals the stored one.
 
 use std::collections::HashMap;
 
@@ -58,15 +62,8 @@ pub fn hardware(
     )
 }
 
-/// Returns true when deciding `update` needs the held software section itself, not only
-/// its hash; backends load and decode it only then.
-pub fn needs_base(update: &SoftwareUpdate) -> bool {
-    matches!(update, SoftwareUpdate::Delta(_))
-}
-
-/// Decides what a software update does, given the hash of the held software section and,
-/// when [`needs_base`] says so, the held section itself (None when nothing is held or it
-/// could not be decoded).
+/// Decides what a software update does, given the hash of the held software section and
+/// the held section itself (None when nothing is held; only a delta reads it).
 pub fn software(
     held: Option<&Hash>,
     base: Option<&pb::Software>,
@@ -312,15 +309,6 @@ mod tests {
             software(Some(&held), Some(&old), SoftwareUpdate::Delta(d)),
             Decision::SendFull
         );
-    }
-
-    #[test]
-    fn only_deltas_need_the_base() {
-        assert!(needs_base(&SoftwareUpdate::Delta(
-            pb::SoftwareDelta::default()
-        )));
-        assert!(!needs_base(&SoftwareUpdate::Full(pb::Software::default())));
-        assert!(!needs_base(&SoftwareUpdate::Unchanged([0; 32])));
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub trait Store: Send + Sync + 'static {
     async fn enroll(&self, token_hash: &[u8; 32], host: NewHost) -> Result<(), Error>;
     /// Returns what authentication needs to know about a host, None if unknown.
     async fn host_status(&self, host_id: &str) -> Result<Option<HostStatus>, Error>;
-    /// Applies a report in one transaction: see [`ingest`] for what each update does.
+    /// Applies a report in one transaction: see [`ingest`] for what each update does. A
+    /// reported section whose stored body does not decode counts as not held, so that the
+    /// agent's next full section replaces it.
     async fn apply_report(
         &self,
         host_id: &str,
@@ -50,6 +52,8 @@ pub trait Store: Send + Sync + 'static {
     /// (PostgreSQL needs `COLLATE "C"` for this order and its page tokens to agree).
     async fn list_hosts(&self, filter: &HostFilter, now: i64) -> Result<HostPage, Error>;
     /// By exact id, else by exact hostname; Error::AmbiguousHost{name, ids} when several hosts share it.
+    /// A section whose stored body does not decode is logged and returned as None; the
+    /// agent's next report asks for it in full.
     async fn get_host(&self, id_or_hostname: &str) -> Result<Option<HostDetail>, Error>;
     /// Package rows whose name matches `name_glob` (`*`,`?` globs or exact, case-sensitive),
     /// with the host's id, hostname, last_seen, ordered by (name, hostname, host id).
@@ -196,9 +200,9 @@ pub enum Error {
         "enrolment token has no uses left; create a new one with `wardctl token create --uses N`"
     )]
     TokenUsedUp,
-    #[error("host {0} is already enrolled")]
+    #[error("host {0} is already enrolled; enrol again to be given a new host id")]
     HostExists(String),
-    #[error("unknown host {0}; it may have been removed, enrol it again")]
+    #[error("unknown host {0}; enrol it again with a new token and `ward-agent enroll --force`")]
     UnknownHost(String),
     #[error(
         "hostname {name} is shared by several hosts ({}); name one by its id",
@@ -207,16 +211,24 @@ pub enum Error {
     AmbiguousHost { name: String, ids: Vec<String> },
     #[error("invalid page token; start again without one")]
     InvalidPageToken,
-    #[error("report sequence {0} is too large; the largest accepted is {max}", max = i64::MAX)]
+    #[error(
+        "report sequence {0} is too large; the largest accepted is {max}; delete report-state.json in the agent's state directory to start again",
+        max = i64::MAX
+    )]
     SequenceOutOfRange(u64),
     #[error("failed to open database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
+    #[error(
+        "database {path} has schema migration {version}, which this collector does not know; run the newer ward-collector that wrote it, or restore a backup taken before the upgrade"
+    )]
+    SchemaTooNew { path: PathBuf, version: i64 },
+    #[error("failed to bring the schema of database {path} up to date: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("failed to migrate the database schema: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("stored {what} is corrupt; the agent's next full report replaces it")]
-    Corrupt { what: String },
 }
 
 /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
@@ -245,11 +257,6 @@ fn section_from_i64(n: i64) -> Option<pb::Section> {
         .ok()
         .and_then(|n| pb::Section::try_from(n).ok())
         .filter(|s| *s != pb::Section::Unspecified)
-}
-
-/// Converts a stored hash, failing on a wrong length.
-fn hash_from_bytes(bytes: &[u8], what: impl FnOnce() -> String) -> Result<Hash, Error> {
-    Hash::try_from(bytes).map_err(|_| Error::Corrupt { what: what() })
 }
 
 #[cfg(test)]

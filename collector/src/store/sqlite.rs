@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use prost::Message;
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -16,7 +16,7 @@ use ward_proto::v1 as pb;
 use super::ingest::{self, Decision};
 use super::{
     Error, HostDetail, HostFilter, HostPage, HostStatus, NewHost, NewToken, Report, ReportOutcome,
-    SECTIONS, SectionAck, Store, glob, hash_from_bytes, page_token, section_from_i64,
+    SECTIONS, SectionAck, SoftwareUpdate, Store, glob, page_token, section_from_i64,
 };
 
 /// The SQLite schema's migrations, embedded at build time.
@@ -89,7 +89,11 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL, not NORMAL: with WAL, NORMAL syncs only at checkpoints, so a power loss
+            // can roll back commits the collector already acknowledged (a lost enrolment
+            // leaves an agent with a valid certificate for a host the store does not know).
+            // FULL syncs the WAL at every commit: one fsync per write transaction.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
@@ -100,7 +104,17 @@ impl SqliteStore {
                 path: path.to_owned(),
                 source,
             })?;
-        MIGRATOR.run(&pool).await?;
+        MIGRATOR.run(&pool).await.map_err(|source| match source {
+            // An applied migration this build does not have: a newer collector wrote it.
+            MigrateError::VersionMissing(version) => Error::SchemaTooNew {
+                path: path.to_owned(),
+                version,
+            },
+            source => Error::Migrate {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
         Ok(Self { pool })
     }
 
@@ -227,6 +241,7 @@ impl Store for SqliteStore {
         let mut send_full = Vec::new();
         let mut replaced = 0_u32;
         if let Some(update) = report.os {
+            held_body::<pb::OsInfo>(&mut tx, host_id, pb::Section::Os, &mut held.os).await?;
             match ingest::os(held.os.as_ref(), update) {
                 Decision::Keep => {}
                 Decision::SendFull => send_full.push(pb::Section::Os),
@@ -252,6 +267,8 @@ impl Store for SqliteStore {
             }
         }
         if let Some(update) = report.hardware {
+            held_body::<pb::Hardware>(&mut tx, host_id, pb::Section::Hardware, &mut held.hardware)
+                .await?;
             match ingest::hardware(held.hardware.as_ref(), update) {
                 Decision::Keep => {}
                 Decision::SendFull => send_full.push(pb::Section::Hardware),
@@ -273,8 +290,17 @@ impl Store for SqliteStore {
             }
         }
         if let Some(update) = report.software {
-            let base = match (&held.software, ingest::needs_base(&update)) {
-                (Some(_), true) => held_software(&mut tx, host_id).await?,
+            let base = held_body::<pb::Software>(
+                &mut tx,
+                host_id,
+                pb::Section::Software,
+                &mut held.software,
+            )
+            .await?;
+            // A delta changes only its rows; a full section rewrites them all, which also
+            // heals any drift between the rows and the section.
+            let rows_base = match update {
+                SoftwareUpdate::Delta(_) => base.as_ref(),
                 _ => None,
             };
             match ingest::software(held.software.as_ref(), base.as_ref(), update) {
@@ -282,7 +308,7 @@ impl Store for SqliteStore {
                 Decision::SendFull => send_full.push(pb::Section::Software),
                 Decision::Replace(sw, hash) => {
                     write_section(&mut tx, host_id, pb::Section::Software, &hash, &sw, now).await?;
-                    write_software_rows(&mut tx, host_id, base.as_ref(), &sw).await?;
+                    write_software_rows(&mut tx, host_id, rows_base, &sw).await?;
                     sqlx::query("UPDATE hosts SET software_count = $2 WHERE id = $1")
                         .bind(host_id)
                         .bind(i64::from(ingest::installed_count(&sw)))
@@ -438,30 +464,22 @@ impl Store for SqliteStore {
                 .await?;
         tx.commit().await?;
         let host_id = row.id.clone();
-        let corrupt = |name: &str| Error::Corrupt {
-            what: format!("{name} section of host {host_id}"),
-        };
         let mut detail = HostDetail {
             summary: row.into_summary(),
             os: None,
             hardware: None,
             software: None,
         };
+        // A body that does not decode is left out rather than failing the whole host: the
+        // agent's next report finds it not held and sends it in full (see apply_report).
         for (section, body) in bodies {
             match section_from_i64(section) {
-                Some(pb::Section::Os) => {
-                    let os = pb::OsInfo::decode(body.as_slice()).map_err(|_| corrupt("os"))?;
-                    detail.os = Some(os);
+                Some(s @ pb::Section::Os) => detail.os = decode_body(&host_id, s, &body),
+                Some(s @ pb::Section::Hardware) => {
+                    detail.hardware = decode_body(&host_id, s, &body);
                 }
-                Some(pb::Section::Hardware) => {
-                    let hw =
-                        pb::Hardware::decode(body.as_slice()).map_err(|_| corrupt("hardware"))?;
-                    detail.hardware = Some(hw);
-                }
-                Some(pb::Section::Software) => {
-                    let sw =
-                        pb::Software::decode(body.as_slice()).map_err(|_| corrupt("software"))?;
-                    detail.software = Some(sw);
+                Some(s @ pb::Section::Software) => {
+                    detail.software = decode_body(&host_id, s, &body);
                 }
                 // Sections a later version stored: not part of this build's answer.
                 _ => {}
@@ -574,39 +592,74 @@ async fn held_hashes(conn: &mut SqliteConnection, host_id: &str) -> Result<Held,
             .await?;
     let mut held = Held::default();
     for (section, hash) in rows {
-        let section = section_from_i64(section);
+        let Some(section) = section_from_i64(section) else {
+            continue;
+        };
         let slot = match section {
-            Some(pb::Section::Os) => &mut held.os,
-            Some(pb::Section::Hardware) => &mut held.hardware,
-            Some(pb::Section::Software) => &mut held.software,
+            pb::Section::Os => &mut held.os,
+            pb::Section::Hardware => &mut held.hardware,
+            pb::Section::Software => &mut held.software,
             _ => continue,
         };
-        *slot = Some(hash_from_bytes(&hash, || {
-            format!("hash of section {section:?} of host {host_id}")
-        })?);
+        // A hash of the wrong length counts as not held, like a body that does not
+        // decode: the agent is asked for the section and its full report replaces the row.
+        *slot = Hash::try_from(hash.as_slice()).ok();
+        if slot.is_none() {
+            warn!(
+                host = %host_id,
+                section = section.as_str_name(),
+                len = hash.len(),
+                "stored section hash has the wrong length; asking the agent for the section in full"
+            );
+        }
     }
     Ok(held)
 }
 
-/// Returns the software section `host_id` holds, None when there is none or it does not
-/// decode (the delta is then refused and the agent's full section replaces it).
-async fn held_software(
+/// Returns the decoded body of the section `host_id` holds under `hash`. A body that does
+/// not decode clears `hash`: the section then counts as not held, so `Unchanged` asks for
+/// it in full and a full section replaces it even when its hash equals the stored one.
+/// Without this a host whose inventory never changes would keep a corrupt body forever.
+async fn held_body<M: Message + Default>(
     conn: &mut SqliteConnection,
     host_id: &str,
-) -> Result<Option<pb::Software>, Error> {
+    section: pb::Section,
+    hash: &mut Option<Hash>,
+) -> Result<Option<M>, Error> {
+    if hash.is_none() {
+        return Ok(None);
+    }
     let body: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT body FROM sections WHERE host_id = $1 AND section = $2")
             .bind(host_id)
-            .bind(pb::Section::Software as i64)
+            .bind(section as i64)
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(body.and_then(|b| match pb::Software::decode(b.as_slice()) {
-        Ok(sw) => Some(sw),
+    let decoded = body.and_then(|b| decode_body(host_id, section, &b));
+    if decoded.is_none() {
+        *hash = None;
+    }
+    Ok(decoded)
+}
+
+/// Decodes a stored section body, None (logged) when it does not decode.
+fn decode_body<M: Message + Default>(
+    host_id: &str,
+    section: pb::Section,
+    body: &[u8],
+) -> Option<M> {
+    match M::decode(body) {
+        Ok(m) => Some(m),
         Err(e) => {
-            warn!(host = %host_id, error = %e, "stored software section does not decode; asking for it in full");
+            warn!(
+                host = %host_id,
+                section = section.as_str_name(),
+                error = %e,
+                "stored section does not decode; treating it as not held until the agent sends it in full"
+            );
             None
         }
-    }))
+    }
 }
 
 async fn write_section<M: Message>(

@@ -21,7 +21,7 @@ macro_rules! conformance_tests {
             tokens_expire,
             tokens_unknown,
             double_enrolment_fails_and_keeps_the_use,
-            host_status_reports_serial_and_revocation,
+            host_status_reports_serial_and_not_revoked,
             full_then_unchanged_then_delta,
             delta_against_another_base_changes_nothing,
             delta_with_nothing_held_asks_for_full,
@@ -263,7 +263,7 @@ pub(crate) async fn double_enrolment_fails_and_keeps_the_use(store: &dyn Store) 
     assert_eq!(h1.summary.hostname, "a");
 }
 
-pub(crate) async fn host_status_reports_serial_and_revocation(store: &dyn Store) {
+pub(crate) async fn host_status_reports_serial_and_not_revoked(store: &dyn Store) {
     enrol(store, &[("h1", "a")]).await;
     let status = store.host_status("h1").await.unwrap().unwrap();
     assert_eq!(

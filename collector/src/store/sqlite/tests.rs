@@ -1,5 +1,6 @@
 //! The conformance suite on SQLite, plus what only a SQLite file can show: persistence
-//! across reopening, connection settings, rollback of a failed report, corrupt rows.
+//! across reopening, connection settings, schema versions, rollback of a failed report,
+//! corrupt rows healing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use ward_proto::{delta, digest, v1 as pb};
 use super::SqliteStore;
 use crate::store::tests::{NOW, conformance_tests};
 use crate::store::{
-    Error, NewHost, NewToken, Report, SectionUpdate, SoftwareUpdate, Store, open_sqlite,
+    Error, HostDetail, NewHost, NewToken, Report, ReportOutcome, SectionAck, SectionUpdate,
+    SoftwareUpdate, Store, open_sqlite,
 };
 
 async fn open_temp() -> (TempDir, Arc<dyn Store>) {
@@ -154,7 +156,10 @@ async fn connections_use_wal_and_enforce_foreign_keys() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-    assert_eq!(sync, 1, "NORMAL");
+    assert_eq!(
+        sync, 2,
+        "FULL: a commit survives power loss once acknowledged"
+    );
     let orphan = sqlx::query(
         "INSERT INTO sections (host_id, section, hash, body, updated_at) VALUES ('nobody', 1, x'00', x'', 0)",
     )
@@ -170,6 +175,36 @@ async fn opening_a_path_in_a_missing_directory_names_the_path() {
     let err = SqliteStore::open(&path).await.unwrap_err();
     assert!(matches!(err, Error::Open { .. }), "{err}");
     assert!(err.to_string().contains("missing/ward.db"), "{err}");
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_collector_names_the_path_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ward.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    // What a newer collector's migration would leave behind.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.close().await;
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SchemaTooNew {
+                version: 99990101000000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("newer ward-collector"), "{msg}");
 }
 
 #[tokio::test]
@@ -229,8 +264,132 @@ async fn a_failure_late_in_a_report_rolls_everything_back() {
     assert_eq!(names, ["a=2", "c=1"]);
 }
 
+/// Overwrites a stored column (`body` or `hash`) of h1's `section` with bytes it cannot be
+/// read as.
+async fn corrupt(store: &SqliteStore, section: pb::Section, column: &str) {
+    let sql = match column {
+        // 0xff is field 31 with wire type 7, which does not exist: prost refuses it.
+        "body" => "UPDATE sections SET body = x'ffffffff' WHERE host_id = 'h1' AND section = $1",
+        // A hash is 32 bytes.
+        "hash" => "UPDATE sections SET hash = x'00' WHERE host_id = 'h1' AND section = $1",
+        _ => unreachable!("{column}"),
+    };
+    sqlx::query(sql)
+        .bind(section as i64)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+fn software_report(sequence: u64, update: SoftwareUpdate) -> Report {
+    Report {
+        sequence,
+        agent_version: String::new(),
+        os: None,
+        hardware: None,
+        software: Some(update),
+    }
+}
+
+fn ack(outcome: &ReportOutcome, section: pb::Section) -> &SectionAck {
+    outcome
+        .sections
+        .iter()
+        .find(|a| a.section == section)
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_corrupt_software_section_is_replaced_by_the_next_full_one() {
+async fn get_host_leaves_out_a_corrupt_section_and_returns_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let before = store.get_host("h1").await.unwrap().unwrap();
+    corrupt(&store, pb::Section::Software, "body").await;
+    let after = store.get_host("h1").await.unwrap().unwrap();
+    assert_eq!(after.software, None);
+    assert_eq!(
+        HostDetail {
+            software: before.software.clone(),
+            ..after
+        },
+        before,
+        "the summary, os and hardware are still there"
+    );
+}
+
+#[tokio::test]
+async fn unchanged_on_a_corrupt_section_asks_for_it_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let sw = store
+        .get_host("h1")
+        .await
+        .unwrap()
+        .unwrap()
+        .software
+        .unwrap();
+    let hash = digest::software(&sw);
+    corrupt(&store, pb::Section::Software, "body").await;
+    // What a host whose packages never change sends: the hash the store still has.
+    let out = store
+        .apply_report(
+            "h1",
+            software_report(2, SoftwareUpdate::Unchanged(hash)),
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ack(&out, pb::Section::Software),
+        &SectionAck {
+            section: pb::Section::Software,
+            hash: None,
+            send_full: true
+        }
+    );
+    assert!(!ack(&out, pb::Section::Os).send_full);
+}
+
+#[tokio::test]
+async fn a_full_section_equal_to_the_corrupt_one_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let before = store.get_host("h1").await.unwrap().unwrap();
+    let rows_before = store.find_software("*", true).await.unwrap();
+    let sw = before.software.clone().unwrap();
+    corrupt(&store, pb::Section::Software, "body").await;
+    let out = store
+        .apply_report(
+            "h1",
+            software_report(2, SoftwareUpdate::Full(sw.clone())),
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ack(&out, pb::Section::Software),
+        &SectionAck {
+            section: pb::Section::Software,
+            hash: Some(digest::software(&sw)),
+            send_full: false
+        }
+    );
+    let after = store.get_host("h1").await.unwrap().unwrap();
+    assert_eq!(after.software, Some(sw));
+    assert_eq!(after.summary.software_count, 2);
+    let rows = |ms: Vec<pb::SoftwareMatch>| -> Vec<_> {
+        ms.into_iter()
+            .map(|m| (m.name, m.version, m.state))
+            .collect()
+    };
+    assert_eq!(
+        rows(store.find_software("*", true).await.unwrap()),
+        rows(rows_before)
+    );
+}
+
+#[tokio::test]
+async fn a_delta_on_a_corrupt_section_asks_for_it_in_full() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded(&dir.path().join("ward.db")).await;
     let base = store
@@ -240,52 +399,65 @@ async fn a_corrupt_software_section_is_replaced_by_the_next_full_one() {
         .unwrap()
         .software
         .unwrap();
-    sqlx::query("UPDATE sections SET body = x'ffffffff' WHERE section = 3")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    let err = store.get_host("h1").await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Corrupt { what } if what.contains("software")),
-        "{err}"
-    );
-
-    // A delta cannot apply to what does not decode: ask for the full section.
+    corrupt(&store, pb::Section::Software, "body").await;
     let next = software(vec![pkg("a", "2")]);
-    let report = |sequence, software| Report {
-        sequence,
-        agent_version: String::new(),
-        os: None,
-        hardware: None,
-        software: Some(software),
-    };
     let delta = SoftwareUpdate::Delta(delta::software(&base, &next));
     let out = store
-        .apply_report("h1", report(2, delta), NOW + 2)
+        .apply_report("h1", software_report(2, delta), NOW + 2)
         .await
         .unwrap();
-    let ack = out
-        .sections
-        .iter()
-        .find(|a| a.section == pb::Section::Software)
-        .unwrap();
-    assert!(ack.send_full);
+    assert!(ack(&out, pb::Section::Software).send_full);
     let out = store
-        .apply_report("h1", report(3, SoftwareUpdate::Full(next.clone())), NOW + 3)
+        .apply_report(
+            "h1",
+            software_report(3, SoftwareUpdate::Full(next.clone())),
+            NOW + 3,
+        )
         .await
-        .unwrap();
-    let ack = out
-        .sections
-        .iter()
-        .find(|a| a.section == pb::Section::Software)
         .unwrap();
     assert_eq!(
-        (ack.hash, ack.send_full),
-        (Some(digest::software(&next)), false)
+        ack(&out, pb::Section::Software).hash,
+        Some(digest::software(&next))
     );
     assert_eq!(
         store.get_host("h1").await.unwrap().unwrap().software,
         Some(next)
+    );
+}
+
+#[tokio::test]
+async fn a_hash_of_the_wrong_length_counts_as_not_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded(&dir.path().join("ward.db")).await;
+    let os = store.get_host("h1").await.unwrap().unwrap().os.unwrap();
+    let hash = digest::os(&os);
+    corrupt(&store, pb::Section::Os, "hash").await;
+    // A heartbeat does not claim it, so the agent is asked for it.
+    let held = store.heartbeat("h1", "", NOW + 2).await.unwrap();
+    assert!(held.iter().all(|(s, _)| *s != pb::Section::Os), "{held:?}");
+    let report = |sequence, os| Report {
+        sequence,
+        agent_version: String::new(),
+        os: Some(os),
+        hardware: None,
+        software: None,
+    };
+    let out = store
+        .apply_report("h1", report(2, SectionUpdate::Unchanged(hash)), NOW + 3)
+        .await
+        .unwrap();
+    assert!(ack(&out, pb::Section::Os).send_full);
+    let out = store
+        .apply_report("h1", report(3, SectionUpdate::Full(os)), NOW + 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        ack(&out, pb::Section::Os),
+        &SectionAck {
+            section: pb::Section::Os,
+            hash: Some(hash),
+            send_full: false
+        }
     );
 }
 
