@@ -113,10 +113,11 @@ impl Config {
         let lifetime = raw
             .agent_certificate_lifetime
             .unwrap_or(d.agent_certificate_lifetime);
-        if lifetime < Duration::from_secs(3600) {
+        if lifetime < Duration::from_secs(3600) || lifetime > Duration::from_secs(10 * 365 * 86400)
+        {
             return Err(invalid(
                 "agent_certificate_lifetime",
-                "must be at least 1h".into(),
+                "must be between 1h and 10 years".into(),
             ));
         }
         let max_message_bytes = raw.max_message_bytes.unwrap_or(d.max_message_bytes);
@@ -145,6 +146,10 @@ impl Config {
                 ));
             }
         }
+        let request_timeout = raw.request_timeout.unwrap_or(d.request_timeout);
+        if request_timeout < Duration::from_secs(1) {
+            return Err(invalid("request_timeout", "must be at least 1s".into()));
+        }
         Ok(Self {
             data_dir: raw.data_dir.unwrap_or(d.data_dir),
             listen,
@@ -152,7 +157,7 @@ impl Config {
             agent_certificate_lifetime: lifetime,
             max_message_bytes,
             concurrency_per_connection: concurrency,
-            request_timeout: raw.request_timeout.unwrap_or(d.request_timeout),
+            request_timeout,
         })
     }
 }
@@ -189,6 +194,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lisen"), "{e}");
+        let e = Config::parse(
+            Path::new("c.toml"),
+            "agent_certificate_lifetime = \"100000years\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("agent_certificate_lifetime"), "{e}");
+        let e = Config::parse(Path::new("c.toml"), "request_timeout = \"0s\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("request_timeout"), "{e}");
         let e = Config::parse(Path::new("c.toml"), "server_names = [\"a b\"]")
             .unwrap_err()
             .to_string();

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::sync::watch;
 use ward_agent::config::Config as AgentConfig;
 use ward_agent::service::{self, Agent};
@@ -49,11 +49,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         collector: Some(url.clone()),
         ..AgentConfig::default()
     };
-    let mut agent =
-        match enrolled_agent(&state, &agent_config, &url, &running.fingerprint, &data_dir).await? {
-            Some(a) => a,
-            None => bail!("the local agent could not enrol"),
-        };
+    if !state.is_enrolled() {
+        enrol_local(&state, &url, &running.fingerprint, &data_dir, false).await?;
+    }
+    let mut agent = Agent::load(agent_config.clone())?;
     let summary = match agent.report_once().await {
         Ok(s) => s,
         Err(service::Error::Rpc(status)) if status.code() == tonic::Code::Unauthenticated => {
@@ -86,19 +85,6 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     running.task.await.context("collector task failed")??;
     Ok(())
-}
-
-async fn enrolled_agent(
-    state: &StateDir,
-    config: &AgentConfig,
-    url: &str,
-    fingerprint: &str,
-    data_dir: &Path,
-) -> anyhow::Result<Option<Agent>> {
-    if !state.is_enrolled() {
-        enrol_local(state, url, fingerprint, data_dir, false).await?;
-    }
-    Ok(Some(Agent::load(config.clone())?))
 }
 
 async fn enrol_local(
@@ -185,7 +171,8 @@ fn print_welcome(
     println!("  {ctl} software libc6 --below 2.36-9+deb12u99");
     println!("  {ctl} token create --uses 5 --ttl 1h");
     println!();
-    println!("Enrol another machine with a token from the last command:");
+    println!("To enrol other machines, serve on an address they can reach (`ward-collector serve`");
+    println!("with `listen` and `server_names` set), then run on each, with a token from above:");
     println!(
         "  ward-agent enroll --collector https://<this-host>:{} --ca-fingerprint {fingerprint} --token-file token.txt",
         url.rsplit(':').next().unwrap_or("7443")

@@ -29,6 +29,14 @@ pub enum Error {
         "the collector at {addr} did not present a CA with fingerprint {fingerprint}; check the fingerprint, or you may be talking to another server"
     )]
     NotPinned { addr: String, fingerprint: String },
+    #[error(
+        "the collector at {addr} presented the pinned CA, but its certificate is not valid for {host}: {reason}; add {host} to server_names in the collector's configuration, or use a name it has"
+    )]
+    WrongName {
+        addr: String,
+        host: String,
+        reason: String,
+    },
     #[error("TLS set-up failed: {0}")]
     Tls(#[from] rustls::Error),
 }
@@ -59,6 +67,7 @@ pub async fn fetch_pinned_ca(host: &str, port: u16, pin: [u8; 32]) -> Result<Vec
         pin,
         provider: provider.clone(),
         found: Mutex::new(None),
+        rejected: Mutex::new(None),
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -85,6 +94,13 @@ pub async fn fetch_pinned_ca(host: &str, port: u16, pin: [u8; 32]) -> Result<Vec
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let handshake = connector.connect(name, tcp).await;
     let found = verifier.found.lock().ok().and_then(|mut f| f.take());
+    if let Some(reason) = verifier.rejected.lock().ok().and_then(|mut r| r.take()) {
+        return Err(Error::WrongName {
+            addr,
+            host: host.to_string(),
+            reason,
+        });
+    }
     match (handshake, found) {
         (Ok(_), Some(ca)) => Ok(ca),
         (Err(e), _) if e.kind() != std::io::ErrorKind::InvalidData => {
@@ -102,6 +118,8 @@ struct PinVerifier {
     pin: [u8; 32],
     provider: Arc<CryptoProvider>,
     found: Mutex<Option<Vec<u8>>>,
+    /// Set when the pinned CA was presented but the server certificate did not verify.
+    rejected: Mutex<Option<String>>,
 }
 
 impl ServerCertVerifier for PinVerifier {
@@ -125,8 +143,13 @@ impl ServerCertVerifier for PinVerifier {
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
                 .build()
                 .map_err(|e| rustls::Error::General(e.to_string()))?;
-        let verified =
-            inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)?;
+        let verified = inner
+            .verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
+            .inspect_err(|e| {
+                if let Ok(mut r) = self.rejected.lock() {
+                    *r = Some(e.to_string());
+                }
+            })?;
         if let Ok(mut f) = self.found.lock() {
             *f = Some(ca.as_ref().to_vec());
         }

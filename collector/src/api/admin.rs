@@ -1,7 +1,5 @@
 //! `ward.v1.AdminService`: the questions `wardctl` asks, and enrolment tokens.
 
-use std::cmp::Ordering;
-
 use tonic::{Request, Response, Status};
 use ward_proto::v1 as pb;
 
@@ -150,25 +148,72 @@ impl pb::admin_service_server::AdminService for AdminApi {
 }
 
 /// Keeps the rows whose version is strictly below `below` in their package format's own
-/// ordering. The bound must parse for every format present; a stored version that does
-/// not parse is left out and logged.
+/// ordering. The bound must parse in at least one supported format; rows of a format it
+/// does not parse in, or that cannot be ordered yet, are left out and logged — one host's
+/// odd data never fails the fleet-wide question.
 fn filter_below(
     rows: Vec<pb::SoftwareMatch>,
     below: &str,
 ) -> Result<Vec<pb::SoftwareMatch>, Status> {
+    let errors: Vec<String> = version::SUPPORTED_FORMATS
+        .iter()
+        .filter_map(|f| version::validate(f, below).err().map(|e| e.to_string()))
+        .collect();
+    if errors.len() == version::SUPPORTED_FORMATS.len() {
+        return Err(Status::invalid_argument(format!(
+            "--below {below:?}: {}",
+            errors.join("; ")
+        )));
+    }
     let mut out = Vec::with_capacity(rows.len());
+    let mut skipped = 0usize;
     for row in rows {
-        match version::compare(&row.source, &row.version, below) {
-            Ok(Ordering::Less) => out.push(row),
-            Ok(_) => {}
+        match version::is_below(&row.source, &row.version, below) {
+            Ok(true) => out.push(row),
+            Ok(false) => {}
             Err(e) => {
-                // Tell a bad bound apart from a bad stored version.
-                if version::validate(&row.source, below).is_err() {
-                    return Err(Status::invalid_argument(format!("--below {below:?}: {e}")));
-                }
-                tracing::warn!(host = %row.host_id, package = %row.name, version = %row.version, error = %e, "cannot order version");
+                skipped += 1;
+                tracing::debug!(host = %row.host_id, package = %row.name, version = %row.version, error = %e, "cannot order version");
             }
         }
     }
+    if skipped > 0 {
+        tracing::warn!(skipped, bound = %below, "rows left out of a --below query: their versions cannot be ordered against the bound");
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(host: &str, source: &str, version: &str) -> pb::SoftwareMatch {
+        pb::SoftwareMatch {
+            host_id: host.into(),
+            name: "openssl".into(),
+            source: source.into(),
+            version: version.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_odd_host_does_not_fail_the_fleet_query() {
+        let rows = vec![
+            row("a", "deb", "3.0.11-1~deb12u2"),
+            row("b", "rpm", "3.0.7-27.el9"),
+            row("c", "deb", "not a version!"),
+            row("d", "deb", "3.0.15-1~deb12u1"),
+        ];
+        let kept = filter_below(rows, "3.0.15-1~deb12u1").unwrap();
+        let hosts: Vec<&str> = kept.iter().map(|r| r.host_id.as_str()).collect();
+        assert_eq!(hosts, vec!["a"]);
+    }
+
+    #[test]
+    fn a_bound_no_format_parses_is_refused() {
+        let e = filter_below(vec![row("a", "deb", "1.0")], "1.0 beta").unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains("1.0 beta"), "{}", e.message());
+    }
 }

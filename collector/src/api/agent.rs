@@ -7,6 +7,9 @@ use super::{Shared, auth, now, status};
 use crate::pki::token;
 use crate::store::{NewHost, Report};
 
+/// Largest CSR accepted (a P-256 or RSA-4096 request is under 2 KiB).
+const MAX_CSR_BYTES: usize = 16 * 1024;
+
 /// The agent service.
 pub struct AgentApi {
     shared: Shared,
@@ -28,6 +31,17 @@ impl pb::agent_service_server::AgentService for AgentApi {
         let r = req.into_inner();
         if r.token.trim().is_empty() {
             return Err(Status::invalid_argument("enrolment token is empty"));
+        }
+        // Enrol is the one RPC open to anyone: bound what it parses and signs.
+        if r.token.len() > 256 || r.csr_pem.len() > MAX_CSR_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "enrolment request too large (token at most 256 bytes, CSR at most {MAX_CSR_BYTES} bytes)"
+            )));
+        }
+        if r.hostname.chars().any(char::is_control) {
+            return Err(Status::invalid_argument(
+                "hostname: control characters are not allowed",
+            ));
         }
         let host_id = uuid::Uuid::new_v4().to_string();
         let issued = self

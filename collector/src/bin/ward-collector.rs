@@ -90,6 +90,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cfg.listen = l;
             }
             let running = server::start(&cfg, ward_agent::service::shutdown_signal()).await?;
+            // Also on stdout, whatever the log filter: enrolling agents needs it.
+            println!(
+                "listening on {}, CA fingerprint {}",
+                running.addr, running.fingerprint
+            );
             running.task.await??;
             Ok(())
         }

@@ -214,7 +214,10 @@ impl Authority {
         let cert_path = self.dir.join(files::ADMIN_CERT);
         let key_path = self.dir.join(files::ADMIN_KEY);
         if cert_path.exists() && key_path.exists() {
-            return Ok(());
+            if expires_in_more_than_30_days(&read(&cert_path)?) {
+                return Ok(());
+            }
+            tracing::info!(path = %cert_path.display(), "admin certificate expires within 30 days; issuing a new one");
         }
         let params = leaf_params("admin", ADMIN_OU, ADMIN_LIFETIME, Vec::new())?;
         let key = KeyPair::generate().map_err(Error::Sign)?;
@@ -337,11 +340,21 @@ fn covers_names(pem: &str, names: &[String]) -> bool {
             _ => None,
         })
         .collect();
-    let fresh = cert
-        .validity()
-        .time_to_expiration()
-        .is_some_and(|left| left.whole_days() > 30);
+    let fresh = expires_in_more_than_30_days(pem);
     fresh && names.iter().all(|n| present.contains(n))
+}
+
+/// Returns whether the first certificate of `pem` is valid for more than 30 more days.
+fn expires_in_more_than_30_days(pem: &str) -> bool {
+    let Some(der) = pem_to_der(pem) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    cert.validity()
+        .time_to_expiration()
+        .is_some_and(|left| left.whole_days() > 30)
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -362,7 +375,9 @@ fn write_public(path: &Path, contents: &str) -> Result<(), Error> {
 /// Writes atomically (temp file + rename) with the given mode from the start, so a
 /// private key is never readable by others even for a moment.
 fn write_file(path: &Path, contents: &str, mode: u32) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let err = |source| Error::Write {
         path: path.into(),
         source,
