@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 use ward_collector::ctl::{self, Cli, commands};
+
+/// wardctl's output is its answer: logs stay off the terminal unless `WARD_LOG` asks for
+/// more, apart from warnings.
+const DEFAULT_LOG_FILTER: &str = "warn";
 
 fn main() -> ExitCode {
     // One crypto provider for rustls, chosen before any TLS object exists.
@@ -20,7 +23,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    init_tracing();
+    ward_agent::logging::init(DEFAULT_LOG_FILTER);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -35,43 +38,8 @@ fn main() -> ExitCode {
     match runtime.block_on(ctl::run(&cli, &mut stdout)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wardctl: {}", chain(&e));
+            eprintln!("wardctl: {}", ctl::describe(&e));
             ExitCode::from(e.exit_code())
         }
     }
-}
-
-/// Logs go to stderr and are off unless `WARD_LOG` asks for them (`WARD_LOG=debug`);
-/// `WARD_LOG_FORMAT=json` switches to JSON lines.
-fn init_tracing() {
-    let filter = match std::env::var("WARD_LOG") {
-        Ok(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            eprintln!("wardctl: ignoring WARD_LOG={spec:?}: {e}");
-            EnvFilter::new("off")
-        }),
-        Err(_) => EnvFilter::new("off"),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    if std::env::var("WARD_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-/// The error and its causes, each once: most messages already include their cause.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

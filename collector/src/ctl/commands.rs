@@ -349,18 +349,10 @@ pub fn check_below(below: &str) -> Result<(), Error> {
 
 /// The status message and, for transport failures, the causes tonic keeps as sources.
 fn status_message(status: &Status) -> String {
-    let mut text = status.message().to_string();
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let text = super::with_causes(
+        status.message().to_string(),
+        std::error::Error::source(status),
+    );
     if text.is_empty() {
         format!("{:?}", status.code())
     } else {

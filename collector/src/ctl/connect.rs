@@ -251,7 +251,7 @@ pub async fn connect(
             Some(TlsFailure::ClientRefused(cause)) => Error::Refused { url, cause },
             None => Error::Unreachable {
                 url,
-                cause: cause_chain(&e),
+                cause: super::describe(&e),
             },
         }
     })
@@ -339,23 +339,6 @@ fn check_certificate(what: &'static str, path: &Path, pem: &str) -> Result<(), E
             path: path.to_path_buf(),
             reason: format!("{e}; expected a PEM certificate"),
         })
-}
-
-/// Joins an error and its sources: tonic's transport errors say little on their own
-/// ("transport error") and the useful part (connection refused, certificate unknown)
-/// is deeper down.
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -4,7 +4,19 @@
 //!
 //! Renderers return the text instead of printing it, and take the current time and the
 //! terminal width as inputs, so that what they print is a pure function of the answer.
+//!
+//! Most strings in an answer (hostnames, package names, DMI text) are what an enrolled
+//! host reported, and none is trusted to be harmless where it lands:
+//! - Tables show each control character (C0, DEL, C1) as its Rust escape (`\u{1b}`, `\n`,
+//!   `\t`, see [`char::escape_default`]): an ESC would otherwise start an ANSI or OSC
+//!   sequence in the admin's terminal (retitle it, rewrite what is on screen, hide a
+//!   line), and a newline would fake a table row.
+//! - CSV prefixes `'` to a field that starts with `=`, `+`, `-`, `@`, tab or CR and is not
+//!   an integer, so that a spreadsheet shows it as text instead of running it as a
+//!   formula (OWASP's advice on CSV injection).
+//! - JSON is exact: serde escapes control characters, and scripts get what hosts sent.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat};
@@ -150,10 +162,10 @@ pub fn hosts(view: &View, hosts: &[pb::HostSummary]) -> Result<String, Error> {
             ]);
             for (host, id) in hosts.iter().zip(ids) {
                 table.add_row(vec![
-                    Cell::new(&host.hostname),
-                    Cell::new(id),
-                    Cell::new(os_name(&host.os_pretty_name, &host.os_id)),
-                    Cell::new(&host.kernel_release),
+                    text(&host.hostname),
+                    text(&id),
+                    text(os_name(&host.os_pretty_name, &host.os_id)),
+                    text(&host.kernel_release),
                     Cell::new(count(host.logical_cores)),
                     Cell::new(bytes(host.memory_bytes)),
                     Cell::new(count(host.software_count)),
@@ -245,12 +257,12 @@ pub fn software(
                 view.table(&["HOSTNAME", "HOST ID", "PACKAGE", "VERSION", "ARCH", "STATE"]);
             for (m, id) in matches.iter().zip(ids) {
                 table.add_row(vec![
-                    m.hostname.as_str(),
-                    id.as_str(),
-                    m.name.as_str(),
-                    m.version.as_str(),
-                    m.arch.as_str(),
-                    m.state.as_str(),
+                    text(&m.hostname),
+                    text(&id),
+                    text(&m.name),
+                    text(&m.version),
+                    text(&m.arch),
+                    text(&m.state),
                 ]);
             }
             fit(&mut table, &[]);
@@ -460,7 +472,7 @@ fn pairs(view: &View, rows: &[(&str, String)]) -> String {
         table.set_width(width);
     }
     for (key, value) in rows {
-        table.add_row(vec![*key, value.as_str()]);
+        table.add_row(vec![Cell::new(key), text(value)]);
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 2));
@@ -553,12 +565,12 @@ fn hardware_sections(view: &View, hardware: &pb::Hardware) -> Vec<String> {
                 format!("{}%", u128::from(used) * 100 / u128::from(fs.total_bytes))
             };
             table.add_row(vec![
-                fs.mount_point.clone(),
-                fs.device.clone(),
-                fs.fs_type.clone(),
-                bytes(fs.total_bytes),
-                bytes(fs.free_bytes),
-                used,
+                text(&fs.mount_point),
+                text(&fs.device),
+                text(&fs.fs_type),
+                Cell::new(bytes(fs.total_bytes)),
+                Cell::new(bytes(fs.free_bytes)),
+                Cell::new(used),
             ]);
         }
         fit(&mut table, &[0, 1]);
@@ -575,12 +587,12 @@ fn hardware_sections(view: &View, hardware: &pb::Hardware) -> Vec<String> {
                 None => "-",
             };
             table.add_row(vec![
-                disk.name.clone(),
-                or_dash(&disk.model).to_string(),
-                or_dash(&disk.serial).to_string(),
-                bytes(disk.size_bytes),
-                kind.to_string(),
-                if disk.removable { "yes" } else { "no" }.to_string(),
+                text(&disk.name),
+                text(or_dash(&disk.model)),
+                text(or_dash(&disk.serial)),
+                Cell::new(bytes(disk.size_bytes)),
+                Cell::new(kind),
+                Cell::new(if disk.removable { "yes" } else { "no" }),
             ]);
         }
         fit(&mut table, &[1, 2]);
@@ -598,14 +610,14 @@ fn hardware_sections(view: &View, hardware: &pb::Hardware) -> Vec<String> {
                 (false, true) => "down (virtual)",
             };
             table.add_row(vec![
-                nic.name.clone(),
-                state.to_string(),
-                or_dash(&nic.mac).to_string(),
-                count(nic.mtu),
+                text(&nic.name),
+                Cell::new(state),
+                text(or_dash(&nic.mac)),
+                Cell::new(count(nic.mtu)),
                 if nic.addresses.is_empty() {
-                    "-".into()
+                    Cell::new("-")
                 } else {
-                    nic.addresses.join("\n")
+                    lines(&nic.addresses)
                 },
             ]);
         }
@@ -618,11 +630,11 @@ fn hardware_sections(view: &View, hardware: &pb::Hardware) -> Vec<String> {
         let mut table = view.table(&["CARD", "VENDOR", "DEVICE", "DRIVER", "PCI SLOT"]);
         for gpu in &hardware.gpus {
             table.add_row(vec![
-                gpu.card.as_str(),
-                or_dash(&gpu.vendor_id),
-                or_dash(&gpu.device_id),
-                or_dash(&gpu.driver),
-                or_dash(&gpu.pci_slot),
+                text(&gpu.card),
+                text(or_dash(&gpu.vendor_id)),
+                text(or_dash(&gpu.device_id)),
+                text(or_dash(&gpu.driver)),
+                text(or_dash(&gpu.pci_slot)),
             ]);
         }
         fit(&mut table, &[]);
@@ -673,15 +685,17 @@ fn package_counts(software: Option<&pb::Software>, host_id: &str) -> String {
     };
     let packages = &software.packages;
     let installed = packages.iter().filter(|p| p.state == "installed").count();
-    let mut other_states: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut sources: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut other_states: BTreeMap<Cow<'_, str>, usize> = BTreeMap::new();
+    let mut sources: BTreeMap<Cow<'_, str>, usize> = BTreeMap::new();
     for p in packages {
         if p.state != "installed" {
-            *other_states.entry(or_dash(&p.state)).or_default() += 1;
+            *other_states
+                .entry(printable(or_dash(&p.state)))
+                .or_default() += 1;
         }
-        *sources.entry(or_dash(&p.source)).or_default() += 1;
+        *sources.entry(printable(or_dash(&p.source))).or_default() += 1;
     }
-    let list = |counts: &BTreeMap<&str, usize>| {
+    let list = |counts: &BTreeMap<Cow<'_, str>, usize>| {
         counts
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
@@ -696,9 +710,51 @@ fn package_counts(software: Option<&pb::Software>, host_id: &str) -> String {
         text.push_str(&format!("\nby format: {}", list(&sources)));
     }
     text.push_str(&format!(
-        "\nlist them with: wardctl host {host_id} --output csv"
+        "\nlist them with: wardctl host {} --output csv",
+        printable(host_id)
     ));
     text
+}
+
+/// A table cell showing host-supplied text, with its control characters escaped.
+fn text(value: &str) -> Cell {
+    Cell::new(printable(value))
+}
+
+/// A table cell showing one host-supplied item per line: the newlines are wardctl's, the
+/// items' own control characters are escaped.
+fn lines(items: &[String]) -> Cell {
+    let lines: Vec<Cow<'_, str>> = items.iter().map(|item| printable(item)).collect();
+    Cell::new(lines.join("\n"))
+}
+
+/// Returns `value` with each control character (C0, DEL, C1) replaced by its Rust escape
+/// (`\u{1b}`, `\n`, `\t`), so that a terminal shows it instead of acting on it.
+fn printable(value: &str) -> Cow<'_, str> {
+    if !value.chars().any(char::is_control) {
+        return Cow::Borrowed(value);
+    }
+    let mut escaped = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// Returns a CSV field a spreadsheet will not run as a formula: a leading `'` when it
+/// starts with `=`, `+`, `-`, `@`, tab or CR. Integers (times, counts, sizes) are left
+/// alone: a number is not a formula, and scripts reading the CSV keep a plain `-1`.
+fn spreadsheet_text(field: &str) -> Cow<'_, str> {
+    let formula = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && field.parse::<i128>().is_err() {
+        Cow::Owned(format!("'{field}"))
+    } else {
+        Cow::Borrowed(field)
+    }
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
@@ -708,12 +764,16 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
 fn csv<R>(header: &[&str], rows: impl IntoIterator<Item = R>) -> Result<String, Error>
 where
     R: IntoIterator,
-    R::Item: AsRef<[u8]>,
+    R::Item: AsRef<str>,
 {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header)?;
     for row in rows {
-        writer.write_record(row)?;
+        for field in row {
+            writer.write_field(spreadsheet_text(field.as_ref()).as_bytes())?;
+        }
+        // An empty record ends the one the fields started.
+        writer.write_record(None::<&[u8]>)?;
     }
     let bytes = writer
         .into_inner()

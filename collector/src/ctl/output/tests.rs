@@ -1,3 +1,4 @@
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::*;
@@ -414,4 +415,162 @@ fn short_ids_stay_distinct() {
         short_ids(["same-id-123", "same-id-123"].into_iter()),
         ["same-id-"; 2]
     );
+}
+
+/// An OSC sequence that retitles the terminal, then plain text.
+const OSC: &str = "\u{1b}]0;pwned\u{7}evil";
+/// A formula a spreadsheet would run.
+const FORMULA: &str = "=HYPERLINK(\"http://evil.example/\",\"click\")";
+
+/// Returns `value` with `prefix` put before every string in it, however deep: no field a
+/// renderer shows can be missed.
+fn poisoned<T: Serialize + DeserializeOwned>(value: &T, prefix: &str) -> T {
+    fn walk(value: &mut Value, prefix: &str) {
+        match value {
+            Value::String(s) => *s = format!("{prefix}{s}"),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, prefix)),
+            Value::Object(fields) => fields.values_mut().for_each(|v| walk(v, prefix)),
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(value).unwrap();
+    walk(&mut json, prefix);
+    serde_json::from_value(json).unwrap()
+}
+
+/// A host with every section present (DMI and a GPU too), so that every field shows.
+fn every_section() -> pb::GetHostResponse {
+    let mut host = full_host();
+    let hardware = host.hardware.as_mut().unwrap();
+    hardware.dmi = Some(pb::Dmi::default());
+    hardware.gpus = vec![pb::Gpu::default()];
+    host
+}
+
+fn software_match(hostname: &str, name: &str, version: &str) -> pb::SoftwareMatch {
+    pb::SoftwareMatch {
+        host_id: "0193a2b4-7c1e-7d2a-9f3b-1a2b3c4d5e6f".into(),
+        hostname: hostname.into(),
+        name: name.into(),
+        version: version.into(),
+        arch: "amd64".into(),
+        source: "deb".into(),
+        state: "installed".into(),
+        last_seen: NOW,
+    }
+}
+
+fn assert_no_control_characters(text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "control characters {bad:?} in:\n{text}");
+}
+
+#[test]
+fn tables_show_control_characters_from_hosts_as_escapes() {
+    let table = view(Format::Table);
+    let shown = r"\u{1b}]0;pwned\u{7}evil";
+
+    let text = super::hosts(&table, &[summary("id-1", OSC)]).unwrap();
+    assert_no_control_characters(&text);
+    assert!(text.contains(shown), "{text}");
+    // A newline in a hostname stays in its cell instead of faking a second host.
+    let text = super::hosts(&table, &[summary("id-1", "web-1\ndb-1\tx\r\u{7f}\u{9b}")]).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains(r"web-1\ndb-1\tx\r\u{7f}\u{9b}"), "{text}");
+
+    let query = SoftwareQuery {
+        name: "openssl",
+        below: None,
+    };
+    let text = super::software(&table, query, &[software_match(OSC, OSC, OSC)]).unwrap();
+    assert_no_control_characters(&text);
+    assert_eq!(text.matches(shown).count(), 3, "{text}");
+
+    // Every string of a host, in every section.
+    let host = poisoned(&every_section(), OSC);
+    let text = super::host(&table, &host).unwrap();
+    assert_no_control_characters(&text);
+    assert!(text.contains(&format!("{shown}web-1")), "{text}");
+    assert!(text.contains(&format!("{shown}192.0.2.4/24\n")), "{text}");
+    assert!(text.contains(&format!("{shown}config-files 1")), "{text}");
+    let text = super::software(
+        &table,
+        query,
+        &[poisoned(&software_match("h", "n", "v"), OSC)],
+    );
+    assert_no_control_characters(&text.unwrap());
+    let text = super::token(&table, &poisoned(&token(), OSC), &hint(false)).unwrap();
+    assert_no_control_characters(&text);
+}
+
+#[test]
+fn csv_fields_from_hosts_cannot_run_as_formulas() {
+    let csv_view = view(Format::Csv);
+    let mut host = summary("id-1", FORMULA);
+    host.os_pretty_name = "@SUM(1+1)".into();
+    host.kernel_release = "-2+3".into();
+    host.architecture = "+cmd".into();
+    host.agent_version = "\t=1".into();
+    host.last_seen = -1;
+    let text = super::hosts(&csv_view, &[host]).unwrap();
+    let row = csv::Reader::from_reader(text.as_bytes())
+        .into_records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&row[1], format!("'{FORMULA}"));
+    assert_eq!(&row[3], "'@SUM(1+1)");
+    assert_eq!(&row[4], "'-2+3");
+    assert_eq!(&row[5], "'+cmd");
+    assert_eq!(&row[9], "'\t=1");
+    // Numbers stay numbers, plain text stays as it is.
+    assert_eq!(&row[11], "-1");
+    assert_eq!(&row[2], "debian");
+
+    let query = SoftwareQuery {
+        name: "x",
+        below: None,
+    };
+    let m = software_match("web-1", FORMULA, "\r=1");
+    let text = super::software(&csv_view, query, &[m]).unwrap();
+    let row = csv::Reader::from_reader(text.as_bytes())
+        .into_records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&row[2], format!("'{FORMULA}"));
+    assert_eq!(&row[3], "'\r=1");
+
+    // Every string field of every CSV answer.
+    for text in [
+        super::hosts(&csv_view, &[poisoned(&summary("id-1", "web-1"), FORMULA)]),
+        super::host(&csv_view, &poisoned(&every_section(), FORMULA)),
+        super::software(
+            &csv_view,
+            query,
+            &[poisoned(&software_match("h", "n", "v"), FORMULA)],
+        ),
+        super::token(&csv_view, &poisoned(&token(), FORMULA), &hint(false)),
+    ] {
+        let text = text.unwrap();
+        for row in csv::Reader::from_reader(text.as_bytes()).into_records() {
+            for field in &row.unwrap() {
+                assert!(!field.starts_with('='), "{field:?} in:\n{text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn json_keeps_hostile_text_exact() {
+    let text = super::hosts(&view(Format::Json), &[summary("id-1", OSC)]).unwrap();
+    assert_no_control_characters(&text);
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value[0]["hostname"], OSC);
+    let text = super::hosts(&view(Format::Json), &[summary("id-1", FORMULA)]).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value[0]["hostname"], FORMULA);
 }
