@@ -195,7 +195,16 @@ impl Agent {
             }
             let now = Instant::now();
             if now >= next_report {
-                match self.report_once().await {
+                // Cancellable: an interrupted report is safe (same sequence next time, which
+                // the collector answers as a duplicate if it had applied it).
+                let result = tokio::select! {
+                    () = &mut shutdown => {
+                        tracing::info!("agent stopping during a report");
+                        return Ok(());
+                    }
+                    r = self.report_once() => r,
+                };
+                match result {
                     Ok(_) => {
                         backoff = Duration::from_secs(1);
                         next_report = now + jittered(inventory_every, self.config.jitter);
@@ -206,9 +215,16 @@ impl Agent {
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
-                next_heartbeat = Instant::now() + heartbeat_every;
+                next_heartbeat = Instant::now() + jittered(heartbeat_every, 0.1);
             } else if now >= next_heartbeat {
-                match self.heartbeat().await {
+                let result = tokio::select! {
+                    () = &mut shutdown => {
+                        tracing::info!("agent stopping");
+                        return Ok(());
+                    }
+                    r = self.heartbeat() => r,
+                };
+                match result {
                     Ok(true) => {
                         tracing::info!(sections = ?self.force_full, "collector asked for sections again");
                         next_report = Instant::now();
@@ -216,7 +232,7 @@ impl Agent {
                     Ok(false) => {}
                     Err(e) => log_failure("heartbeat", &e, None),
                 }
-                next_heartbeat = Instant::now() + heartbeat_every;
+                next_heartbeat = Instant::now() + jittered(heartbeat_every, 0.1);
             }
         }
     }

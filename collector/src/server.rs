@@ -155,6 +155,17 @@ pub async fn start(
         .add_service(reflection)
         .add_service(agent)
         .add_service(admin);
+    // Load balancers see the collector leave before it stops answering.
+    let shutdown = async move {
+        shutdown.await;
+        health_reporter
+            .set_not_serving::<pb::agent_service_server::AgentServiceServer<AgentApi>>()
+            .await;
+        health_reporter
+            .set_not_serving::<pb::admin_service_server::AdminServiceServer<AdminApi>>()
+            .await;
+        tracing::info!("shutting down: finishing requests in flight");
+    };
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
