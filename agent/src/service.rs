@@ -249,18 +249,25 @@ fn log_failure(what: &str, e: &Error, retry_in: Option<Duration>) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM (what systemd sends on stop).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+/// Returns a future that completes on Ctrl-C (SIGINT) or SIGTERM (what systemd sends on
+/// stop). The handlers are installed by this call, not at the first poll, so a signal
+/// that arrives once the caller has announced readiness is never lost. Must be called
+/// inside a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        match (interrupt, terminate) {
+            (Ok(mut i), Ok(mut t)) => {
+                tokio::select! {
+                    _ = i.recv() => {}
+                    _ = t.recv() => {}
+                }
             }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Options {
 
 /// Runs the quickstart until Ctrl-C or SIGTERM.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
+    // Listen for Ctrl-C from the start: the user may press it as soon as we say so.
+    let interrupted = service::shutdown_signal();
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -78,7 +80,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     print_welcome(&url, &running.fingerprint, &data_dir, &host, summary.bytes);
 
     let agent_task = tokio::spawn(agent.run(stopped(stop_rx.clone())));
-    service::shutdown_signal().await;
+    interrupted.await;
     let _ = stop_tx.send(true);
     if let Ok(Err(e)) = agent_task.await {
         tracing::warn!(error = %e, "local agent stopped with an error");
