@@ -30,10 +30,10 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
+type Key<'a> = digest::KeyRef<'a>;
 
 fn key(p: &pb::Package) -> Key<'_> {
-    (&p.name, &p.arch, &p.version, &p.source)
+    digest::key_ref(p)
 }
 
 fn key_of(k: &pb::PackageKey) -> Key<'_> {

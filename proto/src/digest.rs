@@ -49,18 +49,22 @@ pub fn package_key(p: &pb::Package) -> pb::PackageKey {
     }
 }
 
-fn key_tuple(p: &pb::Package) -> (&str, &str, &str, &str) {
+/// A package's identity inside a software section, borrowed: (name, arch, version, source).
+pub type KeyRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// Returns the borrowed identity that orders and identifies a package.
+pub fn key_ref(p: &pb::Package) -> KeyRef<'_> {
     (&p.name, &p.arch, &p.version, &p.source)
 }
 
 /// Sorts packages into canonical order and drops exact duplicate keys (keeping the last).
 pub fn canonicalize_software(sw: &mut pb::Software) {
-    sw.packages.sort_by(|a, b| key_tuple(a).cmp(&key_tuple(b)));
+    sw.packages.sort_by(|a, b| key_ref(a).cmp(&key_ref(b)));
     // Keep the last of equal keys so that an upsert placed after the original wins.
     let mut out: Vec<pb::Package> = Vec::with_capacity(sw.packages.len());
     for p in sw.packages.drain(..) {
         match out.last_mut() {
-            Some(last) if key_tuple(last) == key_tuple(&p) => *last = p,
+            Some(last) if key_ref(last) == key_ref(&p) => *last = p,
             _ => out.push(p),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod delta;
 pub mod digest;
+pub mod fingerprint;
 
 /// Generated `ward.v1` messages, clients and servers.
 pub mod v1 {

@@ -76,7 +76,7 @@ pub async fn enrol(state: &StateDir, opts: &Options) -> Result<Identity, Error> 
     let identity = Identity {
         host_id: resp.host_id,
         collector: target.url.clone(),
-        ca_fingerprint: pin::fingerprint(&ca_der),
+        ca_fingerprint: ward_proto::fingerprint::of_der(&ca_der),
         enrolled_at: now(),
     };
     let creds = Credentials {

@@ -10,8 +10,8 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use sha2::{Digest, Sha256};
 use tokio::net::TcpStream;
+use ward_proto::fingerprint;
 
 /// Errors while fetching the pinned CA.
 #[derive(Debug, thiserror::Error)]
@@ -43,20 +43,7 @@ pub enum Error {
 
 /// Parses `SHA256:<hex>` (colons between hex pairs allowed) into the digest bytes.
 pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], Error> {
-    let bad = || Error::BadFingerprint(s.to_string());
-    let hex_part = s
-        .trim()
-        .strip_prefix("SHA256:")
-        .or_else(|| s.trim().strip_prefix("sha256:"))
-        .ok_or_else(bad)?;
-    let cleaned: String = hex_part.chars().filter(|c| *c != ':').collect();
-    let bytes = hex::decode(cleaned).map_err(|_| bad())?;
-    bytes.try_into().map_err(|_| bad())
-}
-
-/// Returns `SHA256:<hex>` for a DER certificate.
-pub fn fingerprint(der: &[u8]) -> String {
-    format!("SHA256:{}", hex::encode(Sha256::digest(der)))
+    fingerprint::parse(s).ok_or_else(|| Error::BadFingerprint(s.to_string()))
 }
 
 /// Connects to `host:port` and returns the DER of the CA certificate whose SHA-256 is
@@ -133,7 +120,7 @@ impl ServerCertVerifier for PinVerifier {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let ca = intermediates
             .iter()
-            .find(|c| Sha256::digest(c.as_ref())[..] == self.pin[..])
+            .find(|c| fingerprint::digest(c.as_ref()) == self.pin)
             .ok_or_else(|| {
                 rustls::Error::General("no certificate matches the pinned fingerprint".into())
             })?;

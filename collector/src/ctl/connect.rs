@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, Uri};
 
 /// Collector address used when neither `--collector` nor `WARD_COLLECTOR` is given.
@@ -307,10 +306,7 @@ pub fn refused_message(url: &str, cause: &str) -> String {
 pub fn ca_fingerprint(pem: &str) -> Result<String, Error> {
     let der = CertificateDer::from_pem_slice(pem.as_bytes())
         .map_err(|e| Error::Fingerprint(format!("{e}; expected a PEM certificate")))?;
-    Ok(format!(
-        "SHA256:{}",
-        hex::encode(Sha256::digest(der.as_ref()))
-    ))
+    Ok(ward_proto::fingerprint::of_der(der.as_ref()))
 }
 
 fn read(what: &'static str, path: &Path, hint: &'static str) -> Result<String, Error> {

@@ -11,7 +11,6 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::identity::{ADMIN_OU, AGENT_OU, SERVER_OU};
@@ -153,7 +152,7 @@ impl Authority {
     /// Returns the CA fingerprint as agents pin it: `SHA256:` and lowercase hex of the
     /// SHA-256 of the CA certificate's DER.
     pub fn fingerprint(&self) -> String {
-        fingerprint_der(&self.ca_der)
+        ward_proto::fingerprint::of_der(&self.ca_der)
     }
 
     /// Returns the path of a file in the pki directory.
@@ -226,11 +225,6 @@ impl Authority {
         write_public(&cert_path, &cert.pem())?;
         Ok(())
     }
-}
-
-/// Returns `SHA256:<hex>` of a DER certificate.
-pub fn fingerprint_der(der: &[u8]) -> String {
-    format!("SHA256:{}", hex::encode(Sha256::digest(der)))
 }
 
 /// Returns the DER of the first certificate in a PEM text.

@@ -41,7 +41,7 @@ pub struct RowChanges<'a> {
     pub upsert: Vec<&'a pb::Package>,
 }
 
-type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
+type Key<'a> = ward_proto::digest::KeyRef<'a>;
 
 /// Decides what an os update does, given the hash of the held os section.
 pub fn os(held: Option<&Hash>, update: SectionUpdate<pb::OsInfo>) -> Decision<pb::OsInfo> {
@@ -158,7 +158,7 @@ fn section<T>(
 }
 
 fn key(p: &pb::Package) -> Key<'_> {
-    (&p.name, &p.arch, &p.version, &p.source)
+    ward_proto::digest::key_ref(p)
 }
 
 #[cfg(test)]
