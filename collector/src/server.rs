@@ -71,16 +71,28 @@ pub async fn start(
 ) -> Result<Running, Error> {
     use std::os::unix::fs::PermissionsExt;
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|source| Error::DataDir {
+    let dir_err = |source| Error::DataDir {
         path: data_dir.clone(),
         source,
-    })?;
-    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700)).map_err(
-        |source| Error::DataDir {
-            path: data_dir.clone(),
-            source,
-        },
-    )?;
+    };
+    if data_dir.exists() {
+        // An existing directory is the operator's: say so rather than change its mode.
+        let mode = std::fs::metadata(&data_dir)
+            .map_err(dir_err)?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %data_dir.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "data directory is accessible to other users; it holds the fleet's inventory: chmod 700 it"
+            );
+        }
+    } else {
+        std::fs::create_dir_all(&data_dir).map_err(dir_err)?;
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(dir_err)?;
+    }
 
     let pki_dir = data_dir.join(PKI_DIR);
     let (authority, created) = Authority::load_or_create(

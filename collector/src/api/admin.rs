@@ -10,6 +10,8 @@ use crate::version;
 
 /// Longest lifetime an enrolment token may have.
 const MAX_TOKEN_TTL_SECS: u64 = 30 * 86400;
+/// Most package rows one FindSoftware answer holds.
+const MAX_SOFTWARE_MATCHES: usize = 200_000;
 /// Most hosts one token may enrol.
 const MAX_TOKEN_USES: u32 = 100_000;
 
@@ -90,6 +92,13 @@ impl pb::admin_service_server::AdminService for AdminApi {
             .find_software(r.name.trim(), r.include_not_installed)
             .await
             .map_err(status::from_store)?;
+        if rows.len() > MAX_SOFTWARE_MATCHES {
+            return Err(Status::resource_exhausted(format!(
+                "{} package rows match {:?}, more than {MAX_SOFTWARE_MATCHES} one answer holds; narrow the name or glob",
+                rows.len(),
+                r.name.trim()
+            )));
+        }
         let below = r.below_version.trim();
         let matches = if below.is_empty() {
             rows
