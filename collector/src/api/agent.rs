@@ -43,6 +43,13 @@ impl pb::agent_service_server::AgentService for AgentApi {
                 "hostname: control characters are not allowed",
             ));
         }
+        let token_hash = token::hash(&r.token);
+        // Refuse a bad token before parsing and signing anything.
+        self.shared
+            .store
+            .check_token(&token_hash, now())
+            .await
+            .map_err(status::from_store)?;
         let host_id = uuid::Uuid::new_v4().to_string();
         let issued = self
             .shared
@@ -62,7 +69,7 @@ impl pb::agent_service_server::AgentService for AgentApi {
         // host up, so a refused token leaves nothing usable behind.
         self.shared
             .store
-            .enroll(&token::hash(&r.token), host)
+            .enroll(&token_hash, host)
             .await
             .map_err(|e| {
                 tracing::warn!(hostname = %hostname, error = %e, "enrolment refused");

@@ -27,6 +27,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub trait Store: Send + Sync + 'static {
     /// Records a new enrolment token (only its SHA-256 hash is stored).
     async fn create_token(&self, token: NewToken) -> Result<(), Error>;
+    /// Checks, without consuming it, that the token with this hash could enrol a host at
+    /// `now` (so that nothing is signed for a bad token). `enroll` checks again.
+    async fn check_token(&self, token_hash: &[u8; 32], now: i64) -> Result<(), Error>;
     /// Consumes one use of the token with this hash and registers the host, atomically.
     /// The token is checked against `host.enrolled_at`.
     async fn enroll(&self, token_hash: &[u8; 32], host: NewHost) -> Result<(), Error>;

@@ -154,6 +154,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn check_token(&self, token_hash: &[u8; 32], now: i64) -> Result<(), Error> {
+        let token: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT id, uses_left, expires_at FROM enrollment_tokens WHERE hash = $1",
+        )
+        .bind(&token_hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        token_usable(token, now).map(drop)
+    }
+
     async fn enroll(&self, token_hash: &[u8; 32], host: NewHost) -> Result<(), Error> {
         let mut tx = self.begin_write().await?;
         let token: Option<(String, i64, i64)> = sqlx::query_as(
@@ -162,15 +172,7 @@ impl Store for SqliteStore {
         .bind(&token_hash[..])
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((token_id, uses_left, expires_at)) = token else {
-            return Err(Error::TokenUnknown);
-        };
-        if host.enrolled_at >= expires_at {
-            return Err(Error::TokenExpired { at: expires_at });
-        }
-        if uses_left <= 0 {
-            return Err(Error::TokenUsedUp);
-        }
+        let token_id = token_usable(token, host.enrolled_at)?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM hosts WHERE id = $1")
             .bind(&host.id)
             .fetch_optional(&mut *tx)
@@ -734,6 +736,20 @@ async fn write_software_rows(
         insert.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Returns the id of a token row that may enrol a host at `now`, or why not.
+fn token_usable(token: Option<(String, i64, i64)>, now: i64) -> Result<String, Error> {
+    let Some((token_id, uses_left, expires_at)) = token else {
+        return Err(Error::TokenUnknown);
+    };
+    if now >= expires_at {
+        return Err(Error::TokenExpired { at: expires_at });
+    }
+    if uses_left <= 0 {
+        return Err(Error::TokenUsedUp);
+    }
+    Ok(token_id)
 }
 
 #[cfg(test)]

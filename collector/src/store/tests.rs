@@ -193,7 +193,12 @@ pub(crate) async fn tokens_count_uses(store: &dyn Store) {
         .await
         .unwrap();
     store.enroll(&[1; 32], new_host("h1", "a")).await.unwrap();
+    // Checking does not consume a use.
+    store.check_token(&[1; 32], NOW).await.unwrap();
+    store.check_token(&[1; 32], NOW).await.unwrap();
     store.enroll(&[1; 32], new_host("h2", "b")).await.unwrap();
+    let checked = store.check_token(&[1; 32], NOW).await.unwrap_err();
+    assert!(matches!(checked, Error::TokenUsedUp), "{checked}");
     let err = store
         .enroll(&[1; 32], new_host("h3", "c"))
         .await
@@ -215,6 +220,13 @@ pub(crate) async fn tokens_expire(store: &dyn Store) {
         "{err}"
     );
     assert!(store.host_status("late").await.unwrap().is_none());
+    let checked = store.check_token(&[1; 32], NOW).await.unwrap_err();
+    assert!(matches!(checked, Error::TokenExpired { .. }), "{checked}");
+    store.check_token(&[1; 32], NOW - 1).await.unwrap();
+    assert!(matches!(
+        store.check_token(&[9; 32], NOW - 1).await,
+        Err(Error::TokenUnknown)
+    ));
     let early = NewHost {
         enrolled_at: NOW - 1,
         ..new_host("early", "b")
