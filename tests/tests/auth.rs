@@ -115,10 +115,21 @@ fn refuses_what_it_should() {
         match channel(&collector.url, &ca_pem, Some(forged)).await {
             Err(_) => {}
             Ok(ch) => {
-                let r = pb::agent_service_client::AgentServiceClient::new(ch)
+                let err = pb::agent_service_client::AgentServiceClient::new(ch)
                     .report(full_report(101))
-                    .await;
-                assert!(r.is_err(), "a foreign certificate was accepted");
+                    .await
+                    .unwrap_err();
+                // Refused by the TLS layer (the connection dies), not by a handler that
+                // would have seen a forged identity: a handler's refusal would say
+                // Unauthenticated or PermissionDenied.
+                assert!(
+                    !matches!(
+                        err.code(),
+                        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+                    ),
+                    "the foreign certificate reached a handler: {err:?}"
+                );
+                eprintln!("foreign certificate refused: {err:?}");
             }
         }
 
