@@ -115,7 +115,7 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
                 ),
             }
         };
-    let sequence = state.sequence + 1;
+    let sequence = state.sequence.saturating_add(1);
     let request = pb::ReportRequest {
         sequence,
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
