@@ -1,0 +1,224 @@
+//! apt's package lists (`var/lib/apt/lists/*_Packages[.gz|.xz|.lz4|.zst]`): which versions
+//! of the installed packages the configured archives offer, read stanza by stanza.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// Compressed suffixes apt writes lists with (`Acquire::CompressionTypes`), and none.
+pub const SUFFIXES: &[&str] = &["", ".gz", ".xz", ".lz4", ".zst"];
+
+/// One version of a package offered by a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Package name.
+    pub name: String,
+    /// Version string, as the list writes it.
+    pub version: String,
+    /// Architecture (`amd64`, `all`, ...).
+    pub arch: String,
+}
+
+/// Returns the list name without its compression suffix when `file_name` is a `_Packages`
+/// list apt reads, else `None`.
+pub fn packages_list_name(file_name: &str) -> Option<&str> {
+    SUFFIXES.iter().find_map(|suffix| {
+        let base = file_name.strip_suffix(suffix)?;
+        base.ends_with("_Packages").then_some(base)
+    })
+}
+
+/// Opens the list at `path`, decompressing by its suffix, as a buffered reader.
+pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
+    let file = File::open(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let inner: Box<dyn Read> = if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else if name.ends_with(".xz") {
+        Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::new(
+            file,
+        )))
+    } else if name.ends_with(".lz4") {
+        // apt writes lz4 in the frame format (magic 04 22 4d 18), not the block format.
+        Box::new(lz4_flex::frame::FrameDecoder::new(BufReader::new(file)))
+    } else if name.ends_with(".zst") {
+        Box::new(zstd::stream::read::Decoder::new(file)?)
+    } else {
+        Box::new(file)
+    };
+    Ok(Box::new(BufReader::with_capacity(64 * 1024, inner)))
+}
+
+/// Reads a Packages list from `reader` and returns the entries whose Package is in
+/// `installed`, in list order.
+///
+/// Lists are tens of megabytes uncompressed, so only one line is held at a time and only
+/// the wanted stanzas are kept. Stanzas without a Package or Version are skipped.
+pub fn read_packages<R: BufRead>(
+    mut reader: R,
+    installed: &HashSet<String>,
+) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut line = Vec::with_capacity(256);
+    let mut stanza = Stanza::default();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            stanza.finish(installed, &mut out);
+            return Ok(out);
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(|b| matches!(b, b' ' | b'\t')) {
+            stanza.finish(installed, &mut out);
+            continue;
+        }
+        // Continuation lines belong to multi-line fields (Description), never read here.
+        if matches!(text[0], b' ' | b'\t') {
+            continue;
+        }
+        let Some(colon) = text.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let (name, value) = (text[..colon].trim_ascii(), text[colon + 1..].trim_ascii());
+        let slot = if name.eq_ignore_ascii_case(b"Package") {
+            &mut stanza.package
+        } else if name.eq_ignore_ascii_case(b"Version") {
+            &mut stanza.version
+        } else if name.eq_ignore_ascii_case(b"Architecture") {
+            &mut stanza.arch
+        } else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = Some(String::from_utf8_lossy(value).into_owned());
+        }
+    }
+}
+
+/// Parses the bytes of an uncompressed Packages list; see [`read_packages`].
+pub fn parse_packages(bytes: &[u8], installed: &HashSet<String>) -> Vec<Entry> {
+    // Reading from a slice cannot fail.
+    read_packages(bytes, installed).unwrap_or_default()
+}
+
+/// The fields of the stanza being read.
+#[derive(Debug, Default)]
+struct Stanza {
+    package: Option<String>,
+    version: Option<String>,
+    arch: Option<String>,
+}
+
+impl Stanza {
+    fn finish(&mut self, installed: &HashSet<String>, out: &mut Vec<Entry>) {
+        let stanza = std::mem::take(self);
+        let (Some(name), Some(version)) = (stanza.package, stanza.version) else {
+            return;
+        };
+        if name.is_empty() || version.is_empty() || !installed.contains(&name) {
+            return;
+        }
+        out.push(Entry {
+            name,
+            version,
+            arch: stanza.arch.unwrap_or_default(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const LIST: &[u8] = b"Package: bash\nVersion: 5.2-1\nArchitecture: amd64\n\
+Description: shell\n Version: 9\n\nPackage: other\nVersion: 1\nArchitecture: all\n\n\r\n\
+Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\n";
+
+    fn installed() -> HashSet<String> {
+        ["bash", "tzdata"].into_iter().map(String::from).collect()
+    }
+
+    fn expected() -> Vec<Entry> {
+        vec![
+            Entry {
+                name: "bash".into(),
+                version: "5.2-1".into(),
+                arch: "amd64".into(),
+            },
+            Entry {
+                name: "tzdata".into(),
+                version: "2025b-0".into(),
+                arch: "all".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn keeps_installed_stanzas_only_and_ignores_continuations() {
+        assert_eq!(parse_packages(LIST, &installed()), expected());
+    }
+
+    #[test]
+    fn list_names_by_suffix() {
+        assert_eq!(
+            packages_list_name("h_debian_dists_x_main_binary-amd64_Packages.lz4"),
+            Some("h_debian_dists_x_main_binary-amd64_Packages")
+        );
+        assert_eq!(packages_list_name("h_x_Packages"), Some("h_x_Packages"));
+        assert_eq!(packages_list_name("h_x_Packages.bz3"), None);
+        assert_eq!(packages_list_name("h_x_InRelease"), None);
+        assert_eq!(packages_list_name("h_x_Translation-en.lz4"), None);
+    }
+
+    #[test]
+    fn reads_every_compression_apt_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        let plain = dir.path().join("a_Packages");
+        std::fs::write(&plain, LIST).unwrap();
+        files.push(plain);
+
+        let gz = dir.path().join("a_Packages.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(LIST).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        files.push(gz);
+
+        let xz = dir.path().join("a_Packages.xz");
+        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        enc.write_all(LIST).unwrap();
+        std::fs::write(&xz, enc.finish().unwrap()).unwrap();
+        files.push(xz);
+
+        let lz4 = dir.path().join("a_Packages.lz4");
+        let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        enc.write_all(LIST).unwrap();
+        std::fs::write(&lz4, enc.finish().unwrap()).unwrap();
+        files.push(lz4);
+
+        let zst = dir.path().join("a_Packages.zst");
+        std::fs::write(&zst, zstd::encode_all(LIST, 3).unwrap()).unwrap();
+        files.push(zst);
+
+        for file in files {
+            let got = read_packages(open(&file).unwrap(), &installed()).unwrap();
+            assert_eq!(got, expected(), "{}", file.display());
+        }
+    }
+
+    #[test]
+    fn a_corrupt_compressed_list_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lz4 = dir.path().join("a_Packages.lz4");
+        std::fs::write(&lz4, b"not lz4 at all").unwrap();
+        assert!(read_packages(open(&lz4).unwrap(), &installed()).is_err());
+    }
+}

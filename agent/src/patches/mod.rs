@@ -1,0 +1,209 @@
+//! Patch state: pending package updates, whether a reboot is required, the running and
+//! newest installed kernels, and what runs replaced code; read from a root directory.
+
+pub mod apt;
+pub mod kernel;
+pub mod restart;
+
+use std::fmt::Write;
+use std::path::Path;
+
+use comfy_table::{Table, presets};
+use serde::Serialize;
+
+use crate::inventory::software::dpkg;
+
+/// A machine's patch state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Patches {
+    /// Packages whose apt candidate differs from the installed version.
+    pub pending: Vec<apt::Pending>,
+    /// `run/reboot-required` (or `var/run/reboot-required`) exists.
+    pub reboot_required: bool,
+    /// The running kernel's release (`proc/sys/kernel/osrelease`); empty when unknown.
+    pub running_kernel: String,
+    /// The newest installed `linux-image-*` (see [`kernel::newest`]); empty when none.
+    pub newest_kernel: String,
+    /// Units whose processes map deleted libraries or programs.
+    pub restart_needed: Vec<restart::Restart>,
+}
+
+/// Errors collecting the patch state.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// apt's or dpkg's files exist but cannot be read.
+    #[error(transparent)]
+    Apt(#[from] apt::Error),
+}
+
+/// Collects the patch state of the system under `root` (`/` for this machine).
+pub fn collect(root: &Path) -> Result<Patches, Error> {
+    let pending = apt::pending(root)?;
+    let packages = std::fs::read(root.join(dpkg::STATUS))
+        .map(|b| dpkg::parse_status(&b))
+        .unwrap_or_default();
+    let running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    Ok(Patches {
+        pending,
+        reboot_required: root.join("run/reboot-required").exists()
+            || root.join("var/run/reboot-required").exists(),
+        running_kernel,
+        newest_kernel: kernel::newest(&packages).unwrap_or_default(),
+        restart_needed: restart::scan(root),
+    })
+}
+
+/// Returns the JSON form: `{"pending": [{name, arch, installed_version,
+/// candidate_version, security, origin, suite, suites, downgrade}], "reboot_required",
+/// "running_kernel", "newest_kernel", "restart_needed": [{unit, pids, files}]}`.
+pub fn to_json(p: &Patches) -> serde_json::Value {
+    // Plain structs of strings, numbers, bools and lists always serialize.
+    serde_json::to_value(p).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "patch state did not serialize to json");
+        serde_json::Value::Null
+    })
+}
+
+/// Renders the patch state as text tables for people.
+pub fn render_table(p: &Patches) -> String {
+    let mut out = String::new();
+    let security = p.pending.iter().filter(|x| x.security).count();
+    let mut summary = Table::new();
+    summary.load_style(presets::NOTHING);
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    summary.add_row(vec![
+        "Pending updates".to_owned(),
+        format!("{} ({security} security)", p.pending.len()),
+    ]);
+    summary.add_row(vec![
+        "Reboot required".to_owned(),
+        if p.reboot_required { "yes" } else { "no" }.to_owned(),
+    ]);
+    summary.add_row(vec!["Running kernel".to_owned(), dash(&p.running_kernel)]);
+    summary.add_row(vec!["Newest kernel".to_owned(), dash(&p.newest_kernel)]);
+    summary.add_row(vec![
+        "Units to restart".to_owned(),
+        p.restart_needed.len().to_string(),
+    ]);
+    let _ = writeln!(out, "Patches\n{summary}\n");
+
+    if !p.pending.is_empty() {
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+        t.set_header(vec![
+            "Package",
+            "Arch",
+            "Installed",
+            "Candidate",
+            "Suite",
+            "Security",
+        ]);
+        for x in &p.pending {
+            let candidate = if x.downgrade {
+                format!("{} (downgrade)", x.candidate_version)
+            } else {
+                x.candidate_version.clone()
+            };
+            t.add_row(vec![
+                x.name.clone(),
+                x.arch.clone(),
+                x.installed_version.clone(),
+                candidate,
+                dash(&x.suites.join(",")),
+                if x.security { "yes" } else { "" }.to_owned(),
+            ]);
+        }
+        let _ = writeln!(out, "Pending updates\n{t}\n");
+    }
+    if !p.restart_needed.is_empty() {
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+        t.set_header(vec!["Unit", "PIDs", "Deleted files"]);
+        for r in &p.restart_needed {
+            let pids: Vec<String> = r.pids.iter().map(u32::to_string).collect();
+            t.add_row(vec![r.unit.clone(), pids.join(" "), r.files.join("\n")]);
+        }
+        let _ = writeln!(out, "Needs restart\n{t}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Patches {
+        Patches {
+            pending: vec![apt::Pending {
+                name: "openssl".into(),
+                arch: "amd64".into(),
+                installed_version: "3.0.1-1".into(),
+                candidate_version: "3.0.2-1".into(),
+                security: true,
+                origin: "Debian".into(),
+                suite: "bookworm-security".into(),
+                suites: vec!["bookworm-security".into()],
+                downgrade: false,
+            }],
+            reboot_required: true,
+            running_kernel: "6.1.0-9-amd64".into(),
+            newest_kernel: "6.1.0-40-amd64".into(),
+            restart_needed: vec![restart::Restart {
+                unit: "ssh.service".into(),
+                pids: vec![1],
+                files: vec!["/usr/lib/libssl.so.3".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn json_contract() {
+        let v = to_json(&sample());
+        let p = &v["pending"][0];
+        for field in [
+            "name",
+            "arch",
+            "installed_version",
+            "candidate_version",
+            "security",
+            "origin",
+            "suite",
+        ] {
+            assert!(!p[field].is_null(), "{field} missing from {p}");
+        }
+        assert_eq!(p["security"], true);
+        assert_eq!(v["reboot_required"], true);
+        assert_eq!(v["running_kernel"], "6.1.0-9-amd64");
+        assert_eq!(v["newest_kernel"], "6.1.0-40-amd64");
+        assert_eq!(v["restart_needed"][0]["unit"], "ssh.service");
+    }
+
+    #[test]
+    fn table_names_what_matters() {
+        let t = render_table(&sample());
+        for s in [
+            "1 (1 security)",
+            "openssl",
+            "3.0.2-1",
+            "ssh.service",
+            "6.1.0-40-amd64",
+        ] {
+            assert!(t.contains(s), "{s} missing from\n{t}");
+        }
+    }
+
+    #[test]
+    fn an_empty_root_has_nothing_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = collect(dir.path()).unwrap();
+        assert_eq!(p, Patches::default());
+    }
+}

@@ -1,0 +1,265 @@
+//! apt's candidate selection on a hand-made root (`tests/fixtures/apt/root`): pins that
+//! hold back and force a downgrade, NotAutomatic archives, security archives, `all` and
+//! foreign architectures.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ward_agent::patches::{self, apt};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/root")
+}
+
+fn by_name(pending: &[apt::Pending]) -> BTreeMap<String, apt::Pending> {
+    pending
+        .iter()
+        .map(|p| (format!("{}:{}", p.name, p.arch), p.clone()))
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a directory in the temporary root");
+    for entry in std::fs::read_dir(from).expect("list a fixture directory") {
+        let entry = entry.expect("read a fixture directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy a fixture file");
+        }
+    }
+}
+
+#[test]
+fn candidates_follow_apt_policy() {
+    let pending = apt::pending(&fixture()).unwrap();
+    let got = by_name(&pending);
+    let names: Vec<&str> = got.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "allpkg:all",
+            "backpkg:amd64",
+            "bponly:amd64",
+            "downpkg:amd64",
+            "ignoredpin:amd64",
+            "libfoo:i386",
+            "secpkg:amd64",
+            "toall:amd64",
+        ],
+        "{pending:#?}"
+    );
+
+    // Backports (NotAutomatic + ButAutomaticUpgrades, 100) loses to the main archive
+    // (500), but upgrades a package only backports has.
+    assert_eq!(got["backpkg:amd64"].candidate_version, "1.1-1");
+    assert_eq!(got["bponly:amd64"].candidate_version, "2.0-1~bpo12+1");
+    assert_eq!(got["bponly:amd64"].suites, ["stable-backports"]);
+    assert_eq!(got["bponly:amd64"].origin, "Debian Backports");
+
+    // A 1001 pin on the stable release forces a downgrade.
+    let down = &got["downpkg:amd64"];
+    assert_eq!(
+        (
+            down.installed_version.as_str(),
+            down.candidate_version.as_str()
+        ),
+        ("3.0-1", "2.0-1")
+    );
+    assert!(down.downgrade);
+
+    // Security: from the security archive, alone or beside the main one.
+    let all = &got["allpkg:all"];
+    assert!(all.security);
+    assert_eq!(all.candidate_version, "1.1-1");
+    assert_eq!(all.origin, "Debian");
+    assert_eq!(all.suite, "stable-security");
+    let sec = &got["secpkg:amd64"];
+    assert!(sec.security, "experimental's 7.0 is NotAutomatic");
+    assert_eq!(sec.candidate_version, "1.1-1");
+    assert_eq!(sec.suites, ["stable", "stable-security"]);
+    assert!(!got["backpkg:amd64"].security);
+
+    // A package that became `all` upgrades from its architecture's slot; apt names it by
+    // the installed architecture.
+    assert_eq!(got["toall:amd64"].installed_version, "1.0-1");
+    assert_eq!(got["toall:amd64"].candidate_version, "1.2-1");
+
+    // The regex pin (no architecture) holds back the native libfoo, not the i386 one.
+    assert_eq!(got["libfoo:i386"].candidate_version, "1.2-1");
+    // A preferences.d file with an extension other than .pref is ignored.
+    assert_eq!(got["ignoredpin:amd64"].candidate_version, "1.1-1");
+    // holdpkg (pinned at its installed version) and exponly (experimental only) stay.
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("holdpkg") || n.starts_with("exponly"))
+    );
+    assert!(
+        pending
+            .iter()
+            .filter(|p| p.name != "downpkg")
+            .all(|p| !p.downgrade)
+    );
+}
+
+#[test]
+fn without_preferences_the_held_and_downgraded_packages_upgrade_normally() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(), dir.path());
+    std::fs::remove_file(dir.path().join("etc/apt/preferences")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("etc/apt/preferences.d")).unwrap();
+    let got = by_name(&apt::pending(dir.path()).unwrap());
+    assert_eq!(got["holdpkg:amd64"].candidate_version, "2.0-1");
+    assert!(
+        !got.contains_key("downpkg:amd64"),
+        "no downgrade without the pin"
+    );
+    assert_eq!(got["libfoo:amd64"].candidate_version, "1.1-1");
+}
+
+#[test]
+fn compressed_lists_read_like_plain_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(), dir.path());
+    let lists = dir.path().join("var/lib/apt/lists");
+    let plain = lists.join("deb.example.org_debian_dists_bookworm_main_binary-amd64_Packages");
+    let bytes = std::fs::read(&plain).unwrap();
+    std::fs::remove_file(&plain).unwrap();
+    let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    enc.write_all(&bytes).unwrap();
+    let mut lz4 = plain.into_os_string();
+    lz4.push(".lz4");
+    std::fs::write(lz4, enc.finish().unwrap()).unwrap();
+    assert_eq!(
+        apt::pending(dir.path()).unwrap(),
+        apt::pending(&fixture()).unwrap()
+    );
+}
+
+#[test]
+fn a_damaged_list_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(), dir.path());
+    std::fs::write(
+        dir.path().join(
+            "var/lib/apt/lists/deb.example.org_debian_dists_sid_main_binary-amd64_Packages.gz",
+        ),
+        b"not gzip",
+    )
+    .unwrap();
+    let msg = apt::pending(dir.path()).unwrap_err().to_string();
+    assert!(msg.starts_with("failed to read "), "{msg}");
+    assert!(
+        msg.contains("dists_sid_main_binary-amd64_Packages.gz"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_report_reads_kernels_and_the_reboot_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(), dir.path());
+    std::fs::create_dir_all(dir.path().join("run")).unwrap();
+    std::fs::write(dir.path().join("run/reboot-required"), b"").unwrap();
+    std::fs::create_dir_all(dir.path().join("proc/sys/kernel")).unwrap();
+    std::fs::write(
+        dir.path().join("proc/sys/kernel/osrelease"),
+        b"6.1.0-9-amd64\n",
+    )
+    .unwrap();
+    let mut status = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("var/lib/dpkg/status"))
+        .unwrap();
+    status
+        .write_all(
+            b"\nPackage: linux-image-6.1.0-40-amd64\nStatus: install ok installed\n\
+Architecture: amd64\nVersion: 6.1.153-1\n\n\
+Package: linux-image-6.1.0-9-amd64\nStatus: install ok installed\n\
+Architecture: amd64\nVersion: 6.1.27-1\n",
+        )
+        .unwrap();
+    let report = patches::collect(dir.path()).unwrap();
+    assert!(report.reboot_required);
+    assert_eq!(report.running_kernel, "6.1.0-9-amd64");
+    assert_eq!(report.newest_kernel, "6.1.0-40-amd64");
+    assert_eq!(report.pending.len(), 8);
+    let json = patches::to_json(&report);
+    assert_eq!(json["pending"].as_array().unwrap().len(), 8);
+    assert_eq!(json["reboot_required"], true);
+    assert!(json["restart_needed"].as_array().unwrap().is_empty());
+}
+
+/// apt itself, pointed at a copy of the fixture with a sources.list naming its lists, is
+/// the oracle: `apt list --upgradable` must print exactly the non-downgrades computed here.
+#[test]
+fn apt_agrees_on_the_fixture() {
+    if Command::new("apt").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
+            "WARD_REQUIRE_TOOLS is set but apt is not installed"
+        );
+        eprintln!("skipping: apt is not installed here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_tree(&fixture(), root);
+    for d in [
+        "var/lib/apt/lists/partial",
+        "var/cache/apt/archives/partial",
+        "etc/apt/apt.conf.d",
+        "etc/apt/sources.list.d",
+        "etc/apt/trusted.gpg.d",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(
+        root.join("etc/apt/sources.list"),
+        "deb [trusted=yes] http://deb.example.org/debian bookworm main\n\
+         deb [trusted=yes] http://security.example.org/debian-security bookworm-security updates/main\n\
+         deb [trusted=yes] http://deb.example.org/debian bookworm-backports main\n\
+         deb [trusted=yes] http://deb.example.org/debian experimental main\n",
+    )
+    .unwrap();
+    let root_s = root.to_str().unwrap();
+    let output = Command::new("apt")
+        .env("LC_ALL", "C")
+        .args([
+            "-o",
+            &format!("Dir={root_s}"),
+            "-o",
+            &format!("Dir::State::status={root_s}/var/lib/dpkg/status"),
+            "-o",
+            "APT::Architecture=amd64",
+            "-o",
+            "APT::Architectures=amd64,i386",
+            "-o",
+            "Dir::Etc::Trusted=/dev/null",
+            "list",
+            "--upgradable",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let theirs: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("Listing") && !l.trim().is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = w[0].split('/').next().unwrap();
+            format!("{name} {} {}", w[1], w[2])
+        })
+        .collect();
+    let ours: BTreeSet<String> = apt::pending(root)
+        .unwrap()
+        .iter()
+        .filter(|p| !p.downgrade)
+        .map(|p| format!("{} {} {}", p.name, p.candidate_version, p.arch))
+        .collect();
+    assert_eq!(ours, theirs);
+}
