@@ -81,6 +81,7 @@ fn candidates_follow_apt_policy() {
     assert!(sec.security, "experimental's 7.0 is NotAutomatic");
     assert_eq!(sec.candidate_version, "1.1-1");
     assert_eq!(sec.suites, ["stable", "stable-security"]);
+    assert_eq!(sec.suite, "stable-security", "security names the archive on a tie");
     assert!(!got["backpkg:amd64"].security);
 
     // A package that became `all` upgrades from its architecture's slot; apt names it by
@@ -114,6 +115,7 @@ fn without_preferences_the_held_and_downgraded_packages_upgrade_normally() {
     std::fs::remove_dir_all(dir.path().join("etc/apt/preferences.d")).unwrap();
     let got = by_name(&apt::pending(dir.path()).unwrap());
     assert_eq!(got["holdpkg:amd64"].candidate_version, "2.0-1");
+    assert_eq!(got["srcbin:amd64"].candidate_version, "2.0-1");
     assert!(
         !got.contains_key("downpkg:amd64"),
         "no downgrade without the pin"
@@ -262,4 +264,5 @@ fn apt_agrees_on_the_fixture() {
         .map(|p| format!("{} {} {}", p.name, p.candidate_version, p.arch))
         .collect();
     assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 7, "{ours:?}");
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use ward_agent::patches::apt;
+use ward_agent::patches::{self, apt};
 
 /// Parses `apt list --upgradable` lines, `name/suite1,suite2 VERSION ARCH [upgradable
 /// from: OLD]`, into name -> (version, suites).
@@ -88,4 +88,20 @@ fn pending_equals_apt_list_upgradable() {
         apt_says.len(),
         ours.len()
     );
+}
+
+#[test]
+fn the_live_report_describes_this_machine() {
+    let report = patches::collect(Path::new("/")).expect("patch state of /");
+    let osrelease = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    assert_eq!(report.running_kernel, osrelease.trim());
+    for unit in &report.restart_needed {
+        assert!(!unit.pids.is_empty() && !unit.files.is_empty(), "{unit:?}");
+    }
+    let json = patches::to_json(&report);
+    assert_eq!(
+        json["pending"].as_array().map(Vec::len),
+        Some(report.pending.len())
+    );
+    eprintln!("{}", patches::render_table(&report));
 }

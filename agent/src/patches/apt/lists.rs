@@ -18,6 +18,8 @@ pub struct Entry {
     pub version: String,
     /// Architecture (`amd64`, `all`, ...).
     pub arch: String,
+    /// Source package name (the package's own name when the list gives none).
+    pub source: String,
 }
 
 /// Returns the list name without its compression suffix when `file_name` is a `_Packages`
@@ -92,6 +94,8 @@ pub fn read_packages<R: BufRead>(
             &mut stanza.version
         } else if name.eq_ignore_ascii_case(b"Architecture") {
             &mut stanza.arch
+        } else if name.eq_ignore_ascii_case(b"Source") {
+            &mut stanza.source
         } else {
             continue;
         };
@@ -113,6 +117,7 @@ struct Stanza {
     package: Option<String>,
     version: Option<String>,
     arch: Option<String>,
+    source: Option<String>,
 }
 
 impl Stanza {
@@ -124,10 +129,17 @@ impl Stanza {
         if name.is_empty() || version.is_empty() || !installed.contains(&name) {
             return;
         }
+        // "Source: name (version)" when the source version differs from the binary's.
+        let source = stanza
+            .source
+            .as_deref()
+            .and_then(|s| s.split_ascii_whitespace().next())
+            .map_or_else(|| name.clone(), str::to_owned);
         out.push(Entry {
             name,
             version,
             arch: stanza.arch.unwrap_or_default(),
+            source,
         });
     }
 }
@@ -138,7 +150,8 @@ mod tests {
 
     use super::*;
 
-    const LIST: &[u8] = b"Package: bash\nVersion: 5.2-1\nArchitecture: amd64\n\
+    const LIST: &[u8] =
+        b"Package: bash\nVersion: 5.2-1\nArchitecture: amd64\nSource: bash-src (5.2-0)\n\
 Description: shell\n Version: 9\n\nPackage: other\nVersion: 1\nArchitecture: all\n\n\r\n\
 Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\n";
 
@@ -152,11 +165,13 @@ Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\n";
                 name: "bash".into(),
                 version: "5.2-1".into(),
                 arch: "amd64".into(),
+                source: "bash-src".into(),
             },
             Entry {
                 name: "tzdata".into(),
                 version: "2025b-0".into(),
                 arch: "all".into(),
+                source: "tzdata".into(),
             },
         ]
     }

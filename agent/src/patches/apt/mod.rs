@@ -38,7 +38,8 @@ pub struct Pending {
     /// The candidate comes from a security archive (suite, codename or label ending in
     /// `-security`).
     pub security: bool,
-    /// `Origin` of the archive the candidate comes from (the first list offering it).
+    /// `Origin` of the archive the candidate comes from (of the highest priority, a
+    /// security archive first, when several offer it).
     pub origin: String,
     /// `Suite` of that archive.
     pub suite: String,
@@ -73,7 +74,7 @@ pub enum Error {
 /// Multi-arch is followed as apt does: a package is one name in one architecture,
 /// `all` counting as the native one. `APT::Default-Release` is read only from a
 /// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
-/// updates (Ubuntu's `Phased-Update-Percentage`) and `src:` pins are not applied, and
+/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied, and
 /// lists left over from removed sources are used as if configured.
 pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
     let Some(status) = read_optional(&root.join(dpkg::STATUS))? else {
@@ -142,8 +143,7 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
             add_version(
                 slots.entry((entry.name, slot)).or_default(),
                 parsed,
-                entry.version,
-                entry.arch,
+                (entry.version, entry.arch, entry.source),
                 index,
             );
         }
@@ -163,11 +163,15 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
             .get(&(pkg.name.clone(), slot.clone()))
             .cloned()
             .unwrap_or_default();
+        let source = if pkg.source_package.is_empty() {
+            pkg.name.clone()
+        } else {
+            pkg.source_package.clone()
+        };
         let current = add_version(
             &mut versions,
             parsed.clone(),
-            pkg.version.clone(),
-            pkg.arch.clone(),
+            (pkg.version.clone(), pkg.arch.clone(), source),
             0,
         );
         let Some(cand) = policy.candidate(&pkg.name, &slot, &versions, Some(current)) else {
@@ -177,12 +181,21 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
             continue;
         }
         let cand = &versions[cand];
-        let list_files: Vec<&PackageFile> = cand
+        let mut list_files: Vec<(usize, &PackageFile)> = cand
             .files
             .iter()
-            .filter_map(|&f| policy.files().get(f))
-            .filter(|f| !f.is_status)
+            .filter_map(|&f| Some((f, policy.files().get(f)?)))
+            .filter(|(_, f)| !f.is_status)
             .collect();
+        // The archive named is the one apt prefers: highest priority, security first.
+        list_files.sort_by_key(|&(i, f)| {
+            (
+                std::cmp::Reverse(policy.file_priority(i)),
+                !is_security(&f.release),
+                i,
+            )
+        });
+        let list_files: Vec<&PackageFile> = list_files.into_iter().map(|(_, f)| f).collect();
         let security = list_files.iter().any(|f| is_security(&f.release));
         let first = list_files.first();
         let mut suites: Vec<String> = Vec::new();
@@ -216,16 +229,19 @@ pub fn is_security(r: &release::Release) -> bool {
         .any(|s| s.to_ascii_lowercase().ends_with("-security"))
 }
 
-/// Adds `version` from package file `file` to a slot's versions, merging equal versions;
-/// returns its index.
+/// Adds a version (text, architecture, source package) from package file `file` to a
+/// slot's versions, merging equal versions; returns its index.
 fn add_version(
     versions: &mut Vec<Version>,
     parsed: debversion::Version,
-    text: String,
-    arch: String,
+    (text, arch, source): (String, String, String),
     file: usize,
 ) -> usize {
-    if let Some(i) = versions.iter().position(|v| v.parsed == parsed) {
+    // apt merges versions that compare equal ("1.0" and "1.0-0"), not equal strings.
+    if let Some(i) = versions
+        .iter()
+        .position(|v| v.parsed.cmp(&parsed) == std::cmp::Ordering::Equal)
+    {
         if !versions[i].files.contains(&file) {
             versions[i].files.push(file);
         }
@@ -235,6 +251,7 @@ fn add_version(
         parsed,
         text,
         arch,
+        source,
         files: vec![file],
     });
     versions.len() - 1

@@ -41,6 +41,8 @@ pub struct Version {
     pub text: String,
     /// Architecture of this version (`all` or the slot's).
     pub arch: String,
+    /// Its source package name (for `src:` pins).
+    pub source: String,
     /// Indices of the package files offering it.
     pub files: Vec<usize>,
 }
@@ -56,11 +58,13 @@ pub struct Pin {
     pub priority: i32,
 }
 
-/// One package of a `Package:` line: a name, glob or `/regex/`, with an optional `:arch`.
+/// One package of a `Package:` line: a name, glob or `/regex/`, with an optional `:arch`;
+/// with a `src:` prefix, the binaries built from that source.
 #[derive(Debug, Clone)]
 pub struct PackageSpec {
     name: Name,
     arch: Option<String>,
+    source: bool,
 }
 
 /// What a `Pin:` line selects.
@@ -214,7 +218,7 @@ impl Policy {
             let Some(specs) = &pin.packages else { continue };
             if specs
                 .iter()
-                .any(|s| s.matches(name, arch, &self.native_arch))
+                .any(|s| s.matches(name, &version.source, arch, &self.native_arch))
                 && pin.target.matches_version(version, &self.files)
             {
                 return pin.priority;
@@ -265,11 +269,10 @@ impl Policy {
 
 impl PackageSpec {
     fn parse(word: &str) -> Option<Self> {
-        if word.starts_with("src:") {
-            // Source pins need each version's Source field, which is not read here.
-            tracing::debug!(pin = word, "source package pins are not applied");
-            return None;
-        }
+        let (word, source) = match word.strip_prefix("src:") {
+            Some(rest) => (rest, true),
+            None => (word, false),
+        };
         let (name, arch) = match word.rfind(':') {
             Some(i) => (&word[..i], Some(word[i + 1..].to_owned())),
             None => (word, None),
@@ -280,10 +283,11 @@ impl PackageSpec {
         } else {
             Name::Exact(name.to_owned())
         };
-        Some(Self { name, arch })
+        Some(Self { name, arch, source })
     }
 
-    fn matches(&self, name: &str, arch: &str, native: &str) -> bool {
+    fn matches(&self, name: &str, source: &str, arch: &str, native: &str) -> bool {
+        let name = if self.source { source } else { name };
         let name_ok = match &self.name {
             Name::Exact(n) => n == name,
             Name::Pattern(e) => e.matches(name),

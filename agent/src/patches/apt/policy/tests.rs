@@ -39,6 +39,7 @@ fn version(text: &str, files: &[usize]) -> Version {
         parsed: text.parse().unwrap(),
         text: text.into(),
         arch: "amd64".into(),
+        source: "src".into(),
         files: files.to_vec(),
     }
 }
@@ -93,10 +94,10 @@ Pin: version 1.0\nPin-Priority: 100\n",
     assert_eq!(pins.len(), 2, "{pins:?}");
     let specs = pins[0].packages.as_ref().unwrap();
     assert_eq!(specs.len(), 3);
-    assert!(specs[0].matches("a", "amd64", "amd64"));
-    assert!(!specs[0].matches("a", "i386", "amd64"));
-    assert!(specs[1].matches("b", "i386", "amd64"));
-    assert!(specs[2].matches("cee", "all", "amd64"));
+    assert!(specs[0].matches("a", "a", "amd64", "amd64"));
+    assert!(!specs[0].matches("a", "a", "i386", "amd64"));
+    assert!(specs[1].matches("b", "b", "i386", "amd64"));
+    assert!(specs[2].matches("cee", "cee", "all", "amd64"));
     assert_eq!(pins[0].priority, 900);
     assert!(pins[1].packages.is_none());
     assert!(matches!(&pins[1].target, Target::Origin(s) if s == "deb.example.org"));
@@ -208,4 +209,19 @@ fn negative_priorities_are_never_candidates() {
     let policy = Policy::new(files, pins, None, "amd64");
     let v = [version("2.0", &[1])];
     assert_eq!(policy.candidate("p", "amd64", &v, None), None);
+}
+
+#[test]
+fn source_pins_select_the_binaries_of_a_source() {
+    let files = vec![status(), file("stable", "bookworm", "Debian", "d")];
+    let pins = parse_preferences(b"Package: src:src\nPin: version 1.*\nPin-Priority: 1001\n");
+    let policy = Policy::new(files, pins, None, "amd64");
+    let v = [version("3.0", &[0]), version("1.5", &[1])];
+    assert_eq!(policy.candidate("anything", "amd64", &v, Some(0)), Some(1));
+    let mut other = v.clone();
+    other[1].source = "other".into();
+    assert_eq!(
+        policy.candidate("anything", "amd64", &other, Some(0)),
+        Some(0)
+    );
 }
