@@ -81,7 +81,10 @@ fn candidates_follow_apt_policy() {
     assert!(sec.security, "experimental's 7.0 is NotAutomatic");
     assert_eq!(sec.candidate_version, "1.1-1");
     assert_eq!(sec.suites, ["stable", "stable-security"]);
-    assert_eq!(sec.suite, "stable-security", "security names the archive on a tie");
+    assert_eq!(
+        sec.suite, "stable-security",
+        "security names the archive on a tie"
+    );
     assert!(!got["backpkg:amd64"].security);
 
     // A package that became `all` upgrades from its architecture's slot; apt names it by
@@ -196,19 +199,23 @@ Architecture: amd64\nVersion: 6.1.27-1\n",
     assert!(json["restart_needed"].as_array().unwrap().is_empty());
 }
 
-/// apt itself, pointed at a copy of the fixture with a sources.list naming its lists, is
-/// the oracle: `apt list --upgradable` must print exactly the non-downgrades computed here.
-#[test]
-fn apt_agrees_on_the_fixture() {
-    if Command::new("apt").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
-            "WARD_REQUIRE_TOOLS is set but apt is not installed"
-        );
-        eprintln!("skipping: apt is not installed here");
-        return;
+/// Returns whether apt is installed; when it is not, fails under `WARD_REQUIRE_TOOLS`.
+fn have_apt() -> bool {
+    if Command::new("apt").arg("--version").output().is_ok() {
+        return true;
     }
-    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
+        "WARD_REQUIRE_TOOLS is set but apt is not installed"
+    );
+    eprintln!("skipping: apt is not installed here");
+    false
+}
+
+/// Copies the fixture into a temporary root apt can run on, with a sources.list naming its
+/// lists, and `apt_conf` as `etc/apt/apt.conf`.
+fn apt_root(apt_conf: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary root");
     let root = dir.path();
     copy_tree(&fixture(), root);
     for d in [
@@ -218,7 +225,7 @@ fn apt_agrees_on_the_fixture() {
         "etc/apt/sources.list.d",
         "etc/apt/trusted.gpg.d",
     ] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
+        std::fs::create_dir_all(root.join(d)).expect("create apt directory");
     }
     std::fs::write(
         root.join("etc/apt/sources.list"),
@@ -227,42 +234,80 @@ fn apt_agrees_on_the_fixture() {
          deb [trusted=yes] http://deb.example.org/debian bookworm-backports main\n\
          deb [trusted=yes] http://deb.example.org/debian experimental main\n",
     )
-    .unwrap();
-    let root_s = root.to_str().unwrap();
-    let output = Command::new("apt")
-        .env("LC_ALL", "C")
-        .args([
-            "-o",
-            &format!("Dir={root_s}"),
-            "-o",
-            &format!("Dir::State::status={root_s}/var/lib/dpkg/status"),
-            "-o",
-            "APT::Architecture=amd64",
-            "-o",
-            "APT::Architectures=amd64,i386",
-            "-o",
-            "Dir::Etc::Trusted=/dev/null",
-            "list",
-            "--upgradable",
-        ])
+    .expect("write sources.list");
+    std::fs::write(root.join("etc/apt/apt.conf"), apt_conf).expect("write apt.conf");
+    dir
+}
+
+/// Runs `apt list --upgradable` on `root` and returns its lines as "name version arch".
+fn apt_list_upgradable(root: &Path, options: &[&str]) -> BTreeSet<String> {
+    let root_s = root.to_str().expect("utf-8 temporary path");
+    let mut args = vec![
+        format!("Dir={root_s}"),
+        format!("Dir::State::status={root_s}/var/lib/dpkg/status"),
+        // apt reads its configuration files before -o options, so the root's apt.conf
+        // is not its own: the test passes the same settings on the command line.
+        "APT::Architecture=amd64".to_owned(),
+        "APT::Architectures=amd64,i386".to_owned(),
+        "Dir::Etc::Trusted=/dev/null".to_owned(),
+    ];
+    args.extend(options.iter().map(|o| (*o).to_owned()));
+    let mut cmd = Command::new("apt");
+    cmd.env("LC_ALL", "C");
+    for a in &args {
+        cmd.args(["-o", a]);
+    }
+    let output = cmd
+        .args(["list", "--upgradable"])
         .output()
-        .unwrap();
+        .expect("run apt");
     assert!(output.status.success(), "{output:?}");
-    let theirs: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter(|l| !l.starts_with("Listing") && !l.trim().is_empty())
         .map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            let name = w[0].split('/').next().unwrap();
+            let name = w[0].split('/').next().unwrap_or_default();
             format!("{name} {} {}", w[1], w[2])
         })
-        .collect();
-    let ours: BTreeSet<String> = apt::pending(root)
-        .unwrap()
+        .collect()
+}
+
+fn ours(root: &Path) -> BTreeSet<String> {
+    apt::pending(root)
+        .expect("pending")
         .iter()
         .filter(|p| !p.downgrade)
         .map(|p| format!("{} {} {}", p.name, p.candidate_version, p.arch))
-        .collect();
-    assert_eq!(ours, theirs);
+        .collect()
+}
+
+/// apt itself, pointed at a copy of the fixture, is the oracle: `apt list --upgradable`
+/// must print exactly the non-downgrades computed here.
+#[test]
+fn apt_agrees_on_the_fixture() {
+    if !have_apt() {
+        return;
+    }
+    let dir = apt_root("");
+    let ours = ours(dir.path());
+    assert_eq!(ours, apt_list_upgradable(dir.path(), &[]));
     assert_eq!(ours.len(), 7, "{ours:?}");
+}
+
+/// With `APT::Default-Release` naming experimental, its NotAutomatic versions become
+/// candidates at 990, for apt and here alike.
+#[test]
+fn apt_agrees_with_a_default_release() {
+    if !have_apt() {
+        return;
+    }
+    let dir = apt_root("APT::Default-Release \"experimental\";\n");
+    let ours = ours(dir.path());
+    assert_eq!(
+        ours,
+        apt_list_upgradable(dir.path(), &["APT::Default-Release=experimental"])
+    );
+    assert!(ours.contains("exponly 5.0-1 amd64"), "{ours:?}");
+    assert!(ours.contains("secpkg 7.0-1 amd64"), "{ours:?}");
 }
