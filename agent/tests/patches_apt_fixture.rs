@@ -94,6 +94,8 @@ fn candidates_follow_apt_policy() {
 
     // The regex pin (no architecture) holds back the native libfoo, not the i386 one.
     assert_eq!(got["libfoo:i386"].candidate_version, "1.2-1");
+    // The list of a source no longer configured (sid) is ignored, as apt ignores it.
+    assert_eq!(got["secpkg:amd64"].candidate_version, "1.1-1");
     // A preferences.d file with an extension other than .pref is ignored.
     assert_eq!(got["ignoredpin:amd64"].candidate_version, "1.1-1");
     // holdpkg (pinned at its installed version) and exponly (experimental only) stay.
@@ -127,6 +129,14 @@ fn without_preferences_the_held_and_downgraded_packages_upgrade_normally() {
 }
 
 #[test]
+fn without_sources_apt_reads_no_list() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture(), dir.path());
+    std::fs::remove_file(dir.path().join("etc/apt/sources.list")).unwrap();
+    assert_eq!(apt::pending(dir.path()).unwrap(), Vec::new());
+}
+
+#[test]
 fn compressed_lists_read_like_plain_ones() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&fixture(), dir.path());
@@ -151,7 +161,7 @@ fn a_damaged_list_is_an_error_naming_it() {
     copy_tree(&fixture(), dir.path());
     std::fs::write(
         dir.path().join(
-            "var/lib/apt/lists/deb.example.org_debian_dists_sid_main_binary-amd64_Packages.gz",
+            "var/lib/apt/lists/deb.example.org_debian_dists_experimental_main_binary-amd64_Packages.gz",
         ),
         b"not gzip",
     )
@@ -159,7 +169,7 @@ fn a_damaged_list_is_an_error_naming_it() {
     let msg = apt::pending(dir.path()).unwrap_err().to_string();
     assert!(msg.starts_with("failed to read "), "{msg}");
     assert!(
-        msg.contains("dists_sid_main_binary-amd64_Packages.gz"),
+        msg.contains("dists_experimental_main_binary-amd64_Packages.gz"),
         "{msg}"
     );
 }
@@ -212,8 +222,8 @@ fn have_apt() -> bool {
     false
 }
 
-/// Copies the fixture into a temporary root apt can run on, with a sources.list naming its
-/// lists, and `apt_conf` as `etc/apt/apt.conf`.
+/// Copies the fixture into a temporary root apt can run on, with `apt_conf` as
+/// `etc/apt/apt.conf`.
 fn apt_root(apt_conf: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary root");
     let root = dir.path();
@@ -227,14 +237,6 @@ fn apt_root(apt_conf: &str) -> tempfile::TempDir {
     ] {
         std::fs::create_dir_all(root.join(d)).expect("create apt directory");
     }
-    std::fs::write(
-        root.join("etc/apt/sources.list"),
-        "deb [trusted=yes] http://deb.example.org/debian bookworm main\n\
-         deb [trusted=yes] http://security.example.org/debian-security bookworm-security updates/main\n\
-         deb [trusted=yes] http://deb.example.org/debian bookworm-backports main\n\
-         deb [trusted=yes] http://deb.example.org/debian experimental main\n",
-    )
-    .expect("write sources.list");
     std::fs::write(root.join("etc/apt/apt.conf"), apt_conf).expect("write apt.conf");
     dir
 }

@@ -6,6 +6,7 @@
 pub mod lists;
 pub mod policy;
 pub mod release;
+pub mod sources;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
@@ -22,6 +23,10 @@ pub const LISTS: &str = "var/lib/apt/lists";
 pub const PREFERENCES: &str = "etc/apt/preferences";
 /// The preferences directory, relative to the root.
 pub const PREFERENCES_D: &str = "etc/apt/preferences.d";
+/// The sources file, relative to the root.
+pub const SOURCES: &str = "etc/apt/sources.list";
+/// The sources directory, relative to the root.
+pub const SOURCES_D: &str = "etc/apt/sources.list.d";
 
 /// A package whose candidate differs from the installed version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,8 +79,8 @@ pub enum Error {
 /// Multi-arch is followed as apt does: a package is one name in one architecture,
 /// `all` counting as the native one. `APT::Default-Release` is read only from a
 /// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
-/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied, and
-/// lists left over from removed sources are used as if configured.
+/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied. Lists are read only
+/// for the `deb` sources configured (see [`sources`]).
 pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
     let Some(status) = read_optional(&root.join(dpkg::STATUS))? else {
         return Ok(Vec::new());
@@ -89,6 +94,7 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
     let lists_dir = root.join(LISTS);
     let dir_names: BTreeSet<String> = list_dir(&lists_dir)?.into_iter().collect();
     let native = native_arch(&installed, &dir_names);
+    let configured = read_sources(root)?;
 
     let mut files = vec![PackageFile {
         name: dpkg::STATUS.to_owned(),
@@ -105,6 +111,13 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
         let Some(list) = lists::packages_list_name(file_name) else {
             continue;
         };
+        if !configured.includes(list) {
+            tracing::debug!(
+                list,
+                "apt list of no configured source ignored, as apt does"
+            );
+            continue;
+        }
         let location = release::locate(list, &dir_names);
         let rel = match &location.release_file {
             Some(name) => match releases.get(name) {
@@ -293,6 +306,24 @@ fn native_arch(installed: &[ward_proto::v1::Package], lists: &BTreeSet<String>) 
         other => other,
     }
     .to_owned()
+}
+
+fn read_sources(root: &Path) -> Result<sources::Configured, Error> {
+    let mut files = Vec::new();
+    if let Some(bytes) = read_optional(&root.join(SOURCES))? {
+        files.push(("sources.list".to_owned(), bytes));
+    }
+    let dir = root.join(SOURCES_D);
+    for name in sources::source_files(&list_dir(&dir)?) {
+        let path = dir.join(&name);
+        if !path.is_file() {
+            continue;
+        }
+        if let Some(bytes) = read_optional(&path)? {
+            files.push((name, bytes));
+        }
+    }
+    Ok(sources::parse(&files))
 }
 
 fn read_pins(root: &Path) -> Result<Vec<policy::Pin>, Error> {
