@@ -225,3 +225,22 @@ fn source_pins_select_the_binaries_of_a_source() {
         Some(0)
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn apt_file_parsers_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+        let pins = parse_preferences(&bytes);
+        let files = vec![status(), file("stable", "bookworm", "Debian", "d")];
+        let policy = Policy::new(files, pins, Some("stable"), "amd64");
+        let v = [version("1.0", &[0]), version("2.0", &[1])];
+        let _ = policy.candidate("p", "amd64", &v, Some(0));
+        let _ = crate::patches::apt::release::parse(&bytes);
+        let installed = ["p".to_owned()].into_iter().collect();
+        let _ = crate::patches::apt::lists::parse_packages(&bytes, &installed);
+        let c = crate::patches::apt::sources::parse(&[("x.sources".to_owned(), bytes.clone()), ("x.list".to_owned(), bytes.clone())]);
+        let _ = c.includes("h_dists_s_main_binary-amd64_Packages");
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = Expr::new(&text).matches("libfoo");
+        let _ = crate::patches::apt::release::locate(&text, &std::collections::BTreeSet::new());
+    }
+}
