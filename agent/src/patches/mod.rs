@@ -6,7 +6,7 @@ pub mod kernel;
 pub mod restart;
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -31,6 +31,18 @@ pub struct Patches {
 /// Errors collecting the patch state.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The root to read from is not a directory.
+    #[error(
+        "patch root {} is not a readable directory: {source}; pass the directory a \
+         system is mounted at, or / for this machine",
+        path.display()
+    )]
+    Root {
+        /// The root given.
+        path: PathBuf,
+        /// Why it could not be used.
+        source: std::io::Error,
+    },
     /// apt's or dpkg's files exist but cannot be read.
     #[error(transparent)]
     Apt(#[from] apt::Error),
@@ -38,6 +50,10 @@ pub enum Error {
 
 /// Collects the patch state of the system under `root` (`/` for this machine).
 pub fn collect(root: &Path) -> Result<Patches, Error> {
+    std::fs::read_dir(root).map_err(|source| Error::Root {
+        path: root.to_owned(),
+        source,
+    })?;
     let pending = apt::pending(root)?;
     let packages = std::fs::read(root.join(dpkg::STATUS))
         .map(|b| dpkg::parse_status(&b))
@@ -198,6 +214,17 @@ mod tests {
         ] {
             assert!(t.contains(s), "{s} missing from\n{t}");
         }
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error_naming_it() {
+        let msg = collect(Path::new("/nonexistent/ward-root"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("patch root /nonexistent/ward-root is not"),
+            "{msg}"
+        );
     }
 
     #[test]

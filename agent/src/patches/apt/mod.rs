@@ -79,8 +79,9 @@ pub enum Error {
 /// Multi-arch is followed as apt does: a package is one name in one architecture,
 /// `all` counting as the native one. `APT::Default-Release` is read only from a
 /// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
-/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied. Lists are read only
-/// for the `deb` sources configured (see [`sources`]).
+/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied, and dpkg's journal
+/// (`var/lib/dpkg/updates`, non-empty only while dpkg runs) is not read. Lists are read
+/// only for the `deb` sources configured (see [`sources`]).
 pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
     let Some(status) = read_optional(&root.join(dpkg::STATUS))? else {
         return Ok(Vec::new());
