@@ -4,5 +4,6 @@
 pub mod config;
 pub mod inventory;
 pub mod logging;
+pub mod patches;
 pub mod service;
 pub mod transport;

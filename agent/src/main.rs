@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use ward_agent::config::{self, Config};
 use ward_agent::transport::enrol;
 use ward_agent::transport::identity::StateDir;
-use ward_agent::{inventory, logging, service};
+use ward_agent::{inventory, logging, patches, service};
 
 /// Exit code for bad configuration or usage (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -29,6 +29,16 @@ struct Cli {
 enum Command {
     /// Prints this machine's inventory (os, hardware, software); needs no collector.
     Inventory {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Inspect the system mounted at DIR instead of this one.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+    /// Prints this machine's patch state (pending updates, reboot, kernels, restarts);
+    /// needs no collector.
+    Patches {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -102,6 +112,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             } else {
                 print!("{}", inventory::render_table(&inv));
+            }
+            Ok(())
+        }
+        Command::Patches { json, root } => {
+            let report = patches::collect(&root)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&patches::to_json(&report))?
+                );
+            } else {
+                print!("{}", patches::render_table(&report));
             }
             Ok(())
         }
