@@ -4,7 +4,7 @@
 pub mod hardware;
 pub mod os;
 mod render;
-mod root;
+pub(crate) mod root;
 pub mod software;
 
 use std::path::{Path, PathBuf};

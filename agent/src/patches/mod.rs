@@ -54,10 +54,11 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
         path: root.to_owned(),
         source,
     })?;
-    let pending = apt::pending(root)?;
-    let packages = std::fs::read(root.join(dpkg::STATUS))
-        .map(|b| dpkg::parse_status(&b))
+    // dpkg's database is read once (journal included) for both questions.
+    let packages = dpkg::read(&crate::inventory::root::Root::new(root))
+        .map_err(apt::Error::from)?
         .unwrap_or_default();
+    let pending = apt::pending_for(root, &packages)?;
     let running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();

@@ -71,25 +71,36 @@ pub enum Error {
         /// Why reading failed.
         source: io::Error,
     },
+    /// dpkg's database exists but cannot be read.
+    #[error(transparent)]
+    Dpkg(#[from] dpkg::Error),
 }
 
 /// Returns the packages installed under `root` whose apt candidate differs from the
-/// installed version, sorted by name and architecture; empty when there is no dpkg.
+/// installed version, reading dpkg's database (journal included) for what is installed.
+/// See [`pending_for`].
+pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
+    let packages = dpkg::read(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
+    pending_for(root, &packages)
+}
+
+/// Returns which of `packages` (dpkg's view of the system under `root`) have an apt
+/// candidate other than the installed version, sorted by name and architecture.
 ///
 /// Multi-arch is followed as apt does: a package is one name in one architecture,
 /// `all` counting as the native one. `APT::Default-Release` is read only from a
 /// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
-/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied, and dpkg's journal
-/// (`var/lib/dpkg/updates`, non-empty only while dpkg runs) is not read. Lists are read
+/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied. Lists are read
 /// only for the `deb` sources configured (see [`sources`]).
-pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
-    let Some(status) = read_optional(&root.join(dpkg::STATUS))? else {
-        return Ok(Vec::new());
-    };
+pub fn pending_for(
+    root: &Path,
+    packages: &[ward_proto::v1::Package],
+) -> Result<Vec<Pending>, Error> {
     // apt treats every package dpkg holds files for as installed, whatever its state.
-    let installed: Vec<_> = dpkg::parse_status(&status)
-        .into_iter()
+    let installed: Vec<_> = packages
+        .iter()
         .filter(|p| p.state != "config-files" && !p.version.is_empty())
+        .cloned()
         .collect();
     let names: HashSet<String> = installed.iter().map(|p| p.name.clone()).collect();
     let lists_dir = root.join(LISTS);
