@@ -22,6 +22,8 @@ type Client = pb::agent_service_client::AgentServiceClient<Channel>;
 
 /// The longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Days before certificate expiry from which every report logs an error.
+const CERTIFICATE_WARNING_DAYS: i64 = 30;
 /// Follow-up reports allowed for one inventory (send-full requests, duplicate sequence).
 const MAX_FOLLOWUPS: usize = 3;
 
@@ -96,8 +98,29 @@ impl Agent {
         Ok(client)
     }
 
+    /// Logs loudly when the agent's certificate nears its end: certificates are not
+    /// renewed automatically yet, and an expired one locks the agent out.
+    fn check_certificate_expiry(&self) {
+        let Some(not_after) = self.creds.certificate_not_after() else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let days_left = (not_after - now) / 86400;
+        if days_left < CERTIFICATE_WARNING_DAYS {
+            tracing::error!(
+                days_left,
+                state_dir = %self.state_dir.path().display(),
+                "the agent's certificate expires in {days_left} days; re-enrol with `ward-agent enroll --force` and a new token before then"
+            );
+        }
+    }
+
     /// Collects the inventory and reports it, following up until the collector holds it.
     pub async fn report_once(&mut self) -> Result<Summary, Error> {
+        self.check_certificate_expiry();
         let root = self.config.root.clone();
         // Collection takes milliseconds: running it in place rather than on a blocking
         // thread keeps the agent to one thread and one malloc arena (idle RSS budget).

@@ -59,6 +59,17 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+impl Credentials {
+    /// Returns when the agent's certificate expires (seconds since the Unix epoch), or
+    /// None when it cannot be read.
+    pub fn certificate_not_after(&self) -> Option<i64> {
+        use x509_parser::pem::parse_x509_pem;
+        let (_, pem) = parse_x509_pem(self.cert_pem.as_bytes()).ok()?;
+        let cert = pem.parse_x509().ok()?;
+        Some(cert.validity().not_after.timestamp())
+    }
+}
+
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct StateDir {
@@ -162,6 +173,26 @@ impl StateDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_expiry_is_read() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::default();
+        params.not_after = rcgen::date_time_ymd(2031, 5, 6);
+        let cert = params.self_signed(&key).unwrap();
+        let creds = Credentials {
+            ca_pem: String::new(),
+            cert_pem: cert.pem(),
+            key_pem: String::new(),
+        };
+        // 2031-05-06T00:00:00Z
+        assert_eq!(creds.certificate_not_after(), Some(1_935_792_000));
+        let junk = Credentials {
+            cert_pem: "junk".into(),
+            ..creds
+        };
+        assert_eq!(junk.certificate_not_after(), None);
+    }
 
     #[test]
     fn round_trip_and_key_mode() {
