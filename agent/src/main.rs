@@ -45,6 +45,13 @@ enum Command {
         /// Inspect the system mounted at DIR instead of this one.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: PathBuf,
+        /// Keep what the apt lists yielded in DIR, so unchanged lists are not read again
+        /// (default: /var/cache/ward-agent when --root is /).
+        #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+        cache_dir: Option<PathBuf>,
+        /// Read every apt list, using no cache.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Enrols this machine with a collector, using a one-time token.
     Enroll {
@@ -115,8 +122,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Patches { json, root } => {
-            let report = patches::collect(&root)?;
+        Command::Patches {
+            json,
+            root,
+            cache_dir,
+            no_cache,
+        } => {
+            let cache_dir = match (cache_dir, no_cache) {
+                (_, true) => None,
+                (Some(dir), false) => Some(dir),
+                (None, false) => patches::default_cache_dir(&root),
+            };
+            let report = patches::collect_with_cache(&root, cache_dir.as_deref())?;
             if json {
                 println!(
                     "{}",

@@ -48,8 +48,17 @@ pub enum Error {
     Apt(#[from] apt::Error),
 }
 
+/// The cache directory used for `/` when none is given.
+pub const DEFAULT_CACHE_DIR: &str = "/var/cache/ward-agent";
+
 /// Collects the patch state of the system under `root` (`/` for this machine).
 pub fn collect(root: &Path) -> Result<Patches, Error> {
+    collect_with_cache(root, None)
+}
+
+/// Collects the patch state like [`collect`], keeping what the apt lists yielded in
+/// `cache_dir` (see [`apt::cache`]) so that unchanged lists are not read again.
+pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patches, Error> {
     std::fs::read_dir(root).map_err(|source| Error::Root {
         path: root.to_owned(),
         source,
@@ -58,7 +67,7 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
     let packages = dpkg::read(&crate::inventory::root::Root::new(root))
         .map_err(apt::Error::from)?
         .unwrap_or_default();
-    let pending = apt::pending_for(root, &packages)?;
+    let pending = apt::pending_for(root, &packages, &apt::Options { cache_dir })?;
     let running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
@@ -70,6 +79,29 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
         newest_kernel: kernel::newest(&packages).unwrap_or_default(),
         restart_needed: restart::scan(root),
     })
+}
+
+/// Returns the cache directory to use for `root` when none is given:
+/// [`DEFAULT_CACHE_DIR`] when `root` is `/` and the directory exists or can be created
+/// (mode 0700), else `None`.
+pub fn default_cache_dir(root: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+
+    if root != Path::new("/") {
+        tracing::debug!(root = %root.display(), "no apt list cache for a root other than /");
+        return None;
+    }
+    let dir = Path::new(DEFAULT_CACHE_DIR);
+    if dir.is_dir() {
+        return Some(dir.to_owned());
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Some(dir.to_owned()),
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "no apt list cache: directory cannot be created");
+            None
+        }
+    }
 }
 
 /// Returns the JSON form: `{"pending": [{name, arch, installed_version,

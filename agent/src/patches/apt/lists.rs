@@ -6,11 +6,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 /// Compressed suffixes apt writes lists with (`Acquire::CompressionTypes`), and none.
 pub const SUFFIXES: &[&str] = &["", ".gz", ".xz", ".lz4", ".zst"];
 
 /// One version of a package offered by a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Package name.
     pub name: String,

@@ -3,6 +3,7 @@
 //! preferences. Nothing is run and nothing is fetched: the answer is as fresh as the
 //! last `apt update`.
 
+pub mod cache;
 pub mod lists;
 pub mod policy;
 pub mod release;
@@ -56,6 +57,13 @@ pub struct Pending {
     pub downgrade: bool,
 }
 
+/// How [`pending_for`] reads the lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Directory of the lists' cache (see [`cache`]); `None` reads every list.
+    pub cache_dir: Option<&'a Path>,
+}
+
 /// Errors reading apt's or dpkg's files.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,7 +89,7 @@ pub enum Error {
 /// See [`pending_for`].
 pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
     let packages = dpkg::read(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
-    pending_for(root, &packages)
+    pending_for(root, &packages, &Options::default())
 }
 
 /// Returns which of `packages` (dpkg's view of the system under `root`) have an apt
@@ -91,10 +99,12 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
 /// `all` counting as the native one. `APT::Default-Release` is read only from a
 /// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
 /// updates (Ubuntu's `Phased-Update-Percentage`) are not applied. Lists are read
-/// only for the `deb` sources configured (see [`sources`]).
+/// only for the `deb` sources configured (see [`sources`]). With a cache directory in
+/// `options`, lists unchanged since the last run are not read again.
 pub fn pending_for(
     root: &Path,
     packages: &[ward_proto::v1::Package],
+    options: &Options<'_>,
 ) -> Result<Vec<Pending>, Error> {
     // apt treats every package dpkg holds files for as installed, whatever its state.
     let installed: Vec<_> = packages
@@ -107,6 +117,7 @@ pub fn pending_for(
     let dir_names: BTreeSet<String> = list_dir(&lists_dir)?.into_iter().collect();
     let native = native_arch(&installed, &dir_names);
     let configured = read_sources(root)?;
+    let mut cache = options.cache_dir.map(|dir| cache::Cache::load(dir, &names));
 
     let mut files = vec![PackageFile {
         name: dpkg::STATUS.to_owned(),
@@ -144,12 +155,7 @@ pub fn pending_for(
             None => release::Release::default(),
         };
         let path = lists_dir.join(file_name);
-        let entries = lists::open(&path)
-            .and_then(|r| lists::read_packages(r, &names))
-            .map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
+        let entries = read_list(&path, &names, cache.as_mut())?;
         let index = files.len();
         files.push(PackageFile {
             name: list.to_owned(),
@@ -172,6 +178,10 @@ pub fn pending_for(
                 index,
             );
         }
+    }
+
+    if let Some(cache) = cache {
+        cache.save();
     }
 
     let pins = read_pins(root)?;
@@ -244,6 +254,38 @@ pub fn pending_for(
     }
     out.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
     Ok(out)
+}
+
+/// Reads the entries of the installed `names` from the list at `path`, from `cache` when
+/// it holds them for the list as it is now.
+fn read_list(
+    path: &Path,
+    names: &HashSet<String>,
+    cache: Option<&mut cache::Cache>,
+) -> Result<Vec<lists::Entry>, Error> {
+    let read = || {
+        lists::open(path)
+            .and_then(|r| lists::read_packages(r, names))
+            .map_err(|source| Error::Read {
+                path: path.to_owned(),
+                source,
+            })
+    };
+    let Some(cache) = cache else {
+        return read();
+    };
+    let Ok(before) = cache::Identity::of(path) else {
+        return read();
+    };
+    if let Some(entries) = cache.get(path, before) {
+        return Ok(entries);
+    }
+    let entries = read()?;
+    // A list rewritten in place while it was read is not cached under either identity.
+    if cache::Identity::of(path).is_ok_and(|after| after == before) {
+        cache.put(path, before, &entries);
+    }
+    Ok(entries)
 }
 
 /// Returns whether a release is a security archive: Debian's `bookworm-security`

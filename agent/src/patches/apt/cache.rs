@@ -1,0 +1,227 @@
+//! A cache of what each apt list offered the installed packages, so that a run with
+//! unchanged lists skips decompressing and scanning them (tens of megabytes).
+//!
+//! One file, `apt-lists.cache` (JSON), holds one entry per list: the list's identity
+//! (path, device, inode, size, mtime in nanoseconds), a hash of the sorted installed
+//! names it was filtered with, and the entries kept. An entry is used only when all of
+//! these match; anything unreadable, corrupt or of another format is ignored and rebuilt.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::lists::Entry;
+
+/// The cache file's name inside the cache directory.
+pub const FILE_NAME: &str = "apt-lists.cache";
+/// Bumped whenever what is cached or how it is extracted changes.
+pub const FORMAT: u32 = 1;
+
+/// The lists' cache, loaded from and saved to one file.
+#[derive(Debug)]
+pub struct Cache {
+    path: PathBuf,
+    names_hash: u64,
+    old: BTreeMap<String, Cached>,
+    new: BTreeMap<String, Cached>,
+    dirty: bool,
+}
+
+/// The identity of a list file: any change to it makes a cached entry stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    dev: u64,
+    inode: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+/// The cache file's contents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    format: u32,
+    lists: BTreeMap<String, Cached>,
+}
+
+/// What one list yielded, and under which identity and filter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cached {
+    identity: Identity,
+    names_hash: u64,
+    entries: Vec<Entry>,
+}
+
+impl Identity {
+    /// Returns the identity of the file at `path`.
+    pub fn of(path: &Path) -> io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        Ok(Self {
+            dev: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        })
+    }
+}
+
+impl Cache {
+    /// Loads the cache kept in `dir` for lists filtered with `names`; a missing,
+    /// unreadable, corrupt or other-format file gives an empty cache.
+    pub fn load(dir: &Path, names: &HashSet<String>) -> Self {
+        let path = dir.join(FILE_NAME);
+        let old = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
+                Ok(stored) if stored.format == FORMAT => stored.lists,
+                Ok(stored) => {
+                    tracing::debug!(path = %path.display(), format = stored.format, "apt list cache of another format ignored");
+                    BTreeMap::new()
+                }
+                Err(e) => {
+                    tracing::debug!(path = %path.display(), error = %e, "corrupt apt list cache ignored");
+                    BTreeMap::new()
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "unreadable apt list cache ignored");
+                BTreeMap::new()
+            }
+        };
+        Self {
+            path,
+            names_hash: names_hash(names),
+            old,
+            new: BTreeMap::new(),
+            dirty: false,
+        }
+    }
+
+    /// Returns the entries cached for the list at `list` when its identity and the
+    /// installed names still match.
+    pub fn get(&mut self, list: &Path, identity: Identity) -> Option<Vec<Entry>> {
+        let key = list.to_string_lossy().into_owned();
+        let cached = self.old.remove(&key)?;
+        if cached.identity != identity || cached.names_hash != self.names_hash {
+            tracing::debug!(list = %key, "apt list cache entry stale");
+            self.dirty = true;
+            return None;
+        }
+        let entries = cached.entries.clone();
+        self.new.insert(key, cached);
+        Some(entries)
+    }
+
+    /// Records what the list at `list`, of identity `identity`, yielded.
+    pub fn put(&mut self, list: &Path, identity: Identity, entries: &[Entry]) {
+        self.dirty = true;
+        self.new.insert(
+            list.to_string_lossy().into_owned(),
+            Cached {
+                identity,
+                names_hash: self.names_hash,
+                entries: entries.to_vec(),
+            },
+        );
+    }
+
+    /// Writes the cache back (temporary file and rename) when it changed; entries of lists
+    /// not seen this run are dropped. Failures are logged at debug and otherwise ignored:
+    /// the cache only saves time.
+    pub fn save(self) {
+        if !self.dirty && self.old.is_empty() {
+            return;
+        }
+        let stored = Stored {
+            format: FORMAT,
+            lists: self.new,
+        };
+        if let Err(e) = write_atomically(&self.path, &stored) {
+            tracing::debug!(path = %self.path.display(), error = %e, "apt list cache not saved");
+        }
+    }
+}
+
+fn write_atomically(path: &Path, stored: &Stored) -> io::Result<()> {
+    let bytes = serde_json::to_vec(stored).map_err(io::Error::other)?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// FNV-1a over the sorted names, newline-separated: stable across Rust releases, unlike
+/// `DefaultHasher`, so a toolchain upgrade cannot make a stale entry look fresh.
+fn names_hash(names: &HashSet<String>) -> u64 {
+    let sorted: BTreeSet<&String> = names.iter().collect();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for name in sorted {
+        for &b in name.as_bytes().iter().chain(b"\n") {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> HashSet<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn entry(name: &str) -> Entry {
+        Entry {
+            name: name.into(),
+            version: "1.0".into(),
+            arch: "amd64".into(),
+            source: name.into(),
+        }
+    }
+
+    #[test]
+    fn names_hash_ignores_order_but_not_membership() {
+        assert_eq!(
+            names_hash(&names(&["a", "b"])),
+            names_hash(&names(&["b", "a"]))
+        );
+        assert_ne!(names_hash(&names(&["a", "b"])), names_hash(&names(&["a"])));
+        assert_ne!(names_hash(&names(&["ab"])), names_hash(&names(&["a", "b"])));
+    }
+
+    #[test]
+    fn round_trips_and_checks_identity_and_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("x_Packages");
+        std::fs::write(&list, b"Package: a\n").unwrap();
+        let id = Identity::of(&list).unwrap();
+
+        let mut cache = Cache::load(dir.path(), &names(&["a"]));
+        assert!(cache.get(&list, id).is_none());
+        cache.put(&list, id, &[entry("a")]);
+        cache.save();
+
+        let mut cache = Cache::load(dir.path(), &names(&["a"]));
+        assert_eq!(cache.get(&list, id), Some(vec![entry("a")]));
+        let other = Identity { size: 1, ..id };
+        let mut cache2 = Cache::load(dir.path(), &names(&["a"]));
+        assert!(cache2.get(&list, other).is_none());
+        let mut cache3 = Cache::load(dir.path(), &names(&["a", "b"]));
+        assert!(cache3.get(&list, id).is_none());
+
+        std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
+        let mut cache = Cache::load(dir.path(), &names(&["a"]));
+        assert!(cache.get(&list, id).is_none());
+    }
+}
