@@ -159,18 +159,20 @@ fn write_atomically(path: &Path, stored: &Stored) -> io::Result<()> {
     result
 }
 
-/// FNV-1a over the sorted names, newline-separated: stable across Rust releases, unlike
-/// `DefaultHasher`, so a toolchain upgrade cannot make a stale entry look fresh.
+/// BLAKE3 of the sorted names, newline-separated (first 8 bytes): stable across Rust
+/// releases, unlike `DefaultHasher`, so a toolchain upgrade cannot make a stale entry
+/// look fresh.
 fn names_hash(names: &HashSet<String>) -> u64 {
     let sorted: BTreeSet<&String> = names.iter().collect();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hasher = blake3::Hasher::new();
     for name in sorted {
-        for &b in name.as_bytes().iter().chain(b"\n") {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        hasher.update(name.as_bytes());
+        hasher.update(b"\n");
     }
-    hash
+    let bytes = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes.as_bytes()[..8]);
+    u64::from_le_bytes(first)
 }
 
 #[cfg(test)]
