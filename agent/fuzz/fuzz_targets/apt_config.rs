@@ -1,0 +1,191 @@
+//! Fuzzes the parsers of apt's configuration and archive metadata: Release/InRelease
+//! files (`release::parse`), preferences (`policy::parse_preferences`, then the pins in a
+//! `Policy`) and sources (`sources::parse`, then `Configured::includes`).
+//!
+//! The first byte picks the parser (modulo 4): 0 Release, 1 preferences, 2 one-line
+//! sources (`.list`), 3 deb822 sources (`.sources`); the rest is the file.
+//!
+//! Checks: Release fields are one trimmed line, and writing them back as `Field: value`
+//! lines parses to the same Release. Every pin has a priority in apt's range other than 0,
+//! and so has every file and package priority of a policy built from the pins; the
+//! candidate is one of the versions offered. Every source has a URI and a suite of one
+//! word each, one-word components, and nothing `Unknown` (`cdrom:`, `$(`) is let
+//! through; `includes` accepts the Packages list names apt derives from each source.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ward_agent::patches::apt::policy::{PackageFile, Policy, Version, parse_preferences};
+use ward_agent::patches::apt::release::{self, Release};
+use ward_agent::patches::apt::sources::{self, Configured, uri_to_file_name};
+
+fn is_one_trimmed_line(s: &str) -> bool {
+    !s.contains('\n') && s.trim() == s
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && !s.contains(|c: char| c.is_ascii_whitespace())
+}
+
+fn fuzz_release(bytes: &[u8]) {
+    let r = release::parse(bytes);
+    for field in [&r.origin, &r.label, &r.suite, &r.codename, &r.version] {
+        assert!(is_one_trimmed_line(field), "{r:?}");
+    }
+    let mut text = String::new();
+    for (name, value) in [
+        ("Origin", &r.origin),
+        ("Label", &r.label),
+        ("Suite", &r.suite),
+        ("Codename", &r.codename),
+        ("Version", &r.version),
+    ] {
+        if !value.is_empty() {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+    }
+    if r.not_automatic {
+        text.push_str("NotAutomatic: yes\n");
+    }
+    if r.but_automatic_upgrades {
+        text.push_str("ButAutomaticUpgrades: yes\n");
+    }
+    assert_eq!(release::parse(text.as_bytes()), r, "{text:?}");
+}
+
+fn file(
+    origin: &str,
+    suite: &str,
+    site: &str,
+    not_automatic: bool,
+    is_status: bool,
+) -> PackageFile {
+    PackageFile {
+        name: format!("{site}_debian_dists_{suite}_main_binary-amd64_Packages"),
+        release: Release {
+            origin: origin.into(),
+            label: origin.into(),
+            suite: suite.into(),
+            codename: "bookworm".into(),
+            version: "12.8".into(),
+            not_automatic,
+            but_automatic_upgrades: false,
+        },
+        component: "main".into(),
+        arch: "amd64".into(),
+        site: site.into(),
+        is_status,
+    }
+}
+
+fn version(text: &str, source: &str, files: Vec<usize>) -> Version {
+    Version {
+        parsed: text.parse().expect("valid version"),
+        text: text.into(),
+        arch: "amd64".into(),
+        source: source.into(),
+        files,
+    }
+}
+
+fn fuzz_preferences(bytes: &[u8]) {
+    let pins = parse_preferences(bytes);
+    for pin in &pins {
+        assert!(
+            pin.priority != 0 && (-32768..=32767).contains(&pin.priority),
+            "{pin:?}"
+        );
+    }
+    let files = vec![
+        file("Debian", "stable", "deb.debian.org", false, false),
+        file(
+            "Debian",
+            "stable-security",
+            "security.debian.org",
+            false,
+            false,
+        ),
+        file(
+            "Debian Backports",
+            "bookworm-backports",
+            "deb.debian.org",
+            true,
+            false,
+        ),
+        file("", "now", "", false, true),
+        file("nodesource", "nodistro", "deb.nodesource.com", false, false),
+    ];
+    let n = files.len();
+    let policy = Policy::new(files, pins, Some("stable"), "amd64");
+    for f in 0..n {
+        let p = policy.file_priority(f);
+        assert!(p != 0 && (-32768..=32767).contains(&p), "file {f}: {p}");
+    }
+    let versions = [
+        version("1:2.36-9+deb12u9", "glibc", vec![0, 3]),
+        version("1:2.36-9+deb12u10", "glibc", vec![1]),
+        version("1:2.40-1~bpo12+1", "glibc", vec![2]),
+        version("20.18.1-1nodesource1", "nodejs", vec![4]),
+    ];
+    for name in ["libc6", "nodejs", "bash"] {
+        for v in &versions {
+            let p = policy.priority(name, "amd64", v);
+            assert!((-32768..=32767).contains(&p), "{name} {v:?}: {p}");
+        }
+        for current in [None, Some(0), Some(1)] {
+            if let Some(c) = policy.candidate(name, "amd64", &versions, current) {
+                assert!(c < versions.len());
+            }
+        }
+    }
+}
+
+fn fuzz_sources(name: &str, bytes: &[u8]) {
+    let configured = sources::parse(&[(name.to_owned(), bytes.to_vec())]);
+    let Configured::Sources(list) = &configured else {
+        return;
+    };
+    for s in list {
+        assert!(is_word(&s.uri) && is_word(&s.suite), "{s:?}");
+        assert!(s.components.iter().all(|c| is_word(c)), "{s:?}");
+        assert!(
+            !s.uri.starts_with("cdrom:") && !s.uri.contains("$("),
+            "{s:?}"
+        );
+        let file_name = uri_to_file_name(&s.uri);
+        assert!(
+            file_name.bytes().all(|b| b > 0x20 && b < 0x7f && b != b'/'),
+            "{file_name:?}"
+        );
+        let base = if s.uri.ends_with('/') {
+            s.uri.clone()
+        } else {
+            format!("{}/", s.uri)
+        };
+        if s.suite.ends_with('/') {
+            let list = format!(
+                "{}Packages",
+                uri_to_file_name(&format!("{base}{}", s.suite))
+            );
+            assert!(configured.includes(&list), "{s:?} excludes {list}");
+        } else {
+            let prefix = uri_to_file_name(&format!("{base}dists/{}/", s.suite));
+            for c in &s.components {
+                let list = format!("{prefix}{}_binary-amd64_Packages", uri_to_file_name(c));
+                assert!(configured.includes(&list), "{s:?} excludes {list}");
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    match mode % 4 {
+        0 => fuzz_release(rest),
+        1 => fuzz_preferences(rest),
+        2 => fuzz_sources("fuzz.list", rest),
+        _ => fuzz_sources("fuzz.sources", rest),
+    }
+});
