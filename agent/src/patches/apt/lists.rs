@@ -33,6 +33,9 @@ pub fn packages_list_name(file_name: &str) -> Option<&str> {
     })
 }
 
+/// Most memory the .xz decoder may use; apt's lists use xz's default 8 MiB dictionary.
+const XZ_MEMORY_LIMIT: u64 = 128 << 20;
+
 /// Opens the list at `path`, decompressing by its suffix, as a buffered reader.
 pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     let file = File::open(path)?;
@@ -43,9 +46,18 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     let inner: Box<dyn Read> = if name.ends_with(".gz") {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
     } else if name.ends_with(".xz") {
-        Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::new(
-            file,
-        )))
+        // The .xz format only (not the legacy .lzma one the auto decoder also takes),
+        // concatenated streams as xz(1) writes them, and a memory limit: a crafted header
+        // must not make the agent allocate gigabytes (found by the apt_lists fuzz target).
+        let stream = liblzma::stream::Stream::new_stream_decoder(
+            XZ_MEMORY_LIMIT,
+            liblzma::stream::CONCATENATED,
+        )
+        .map_err(io::Error::other)?;
+        Box::new(liblzma::read::XzDecoder::new_stream(
+            BufReader::new(file),
+            stream,
+        ))
     } else if name.ends_with(".lz4") {
         // apt writes lz4 in the frame format (magic 04 22 4d 18), not the block format.
         Box::new(lz4_flex::frame::FrameDecoder::new(BufReader::new(file)))
