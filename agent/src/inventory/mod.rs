@@ -7,7 +7,7 @@ mod render;
 pub(crate) mod root;
 pub mod software;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use ward_proto::digest;
@@ -30,17 +30,8 @@ pub struct Inventory {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The root to read from is not a directory.
-    #[error(
-        "inventory root {} is not a readable directory: {source}; pass the directory a \
-         system is mounted at, or / for this machine",
-        path.display()
-    )]
-    Root {
-        /// The root given.
-        path: PathBuf,
-        /// Why it could not be used.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Root(#[from] crate::inventory::root::NotADirectory),
     /// A package database exists but cannot be read.
     #[error(transparent)]
     Software(#[from] software::Error),
@@ -51,11 +42,7 @@ pub enum Error {
 /// Sources that are absent (no DMI, no GPU, no dpkg) leave their part empty; only a
 /// package database that exists but cannot be read is an error.
 pub fn collect(root: &Path) -> Result<Inventory, Error> {
-    std::fs::read_dir(root).map_err(|source| Error::Root {
-        path: root.to_owned(),
-        source,
-    })?;
-    let root = root::Root::new(root);
+    let root = root::Root::open(root)?;
     let os = os::collect(&root);
     let mut hardware = hardware::collect(&root);
     digest::canonicalize_hardware(&mut hardware);
@@ -157,7 +144,8 @@ mod tests {
         let err = collect(Path::new("/nonexistent/ward-root")).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.starts_with("inventory root /nonexistent/ward-root is not"),
+            msg.starts_with("root /nonexistent/ward-root is not a readable directory")
+                && msg.contains("or / for this machine"),
             "{msg}"
         );
     }

@@ -10,7 +10,30 @@ pub(crate) struct Root<'a> {
     path: &'a Path,
 }
 
+/// The directory given as a root cannot be listed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "root {} is not a readable directory: {source}; pass the directory a system is \
+     mounted at, or / for this machine",
+    path.display()
+)]
+pub struct NotADirectory {
+    /// The root given.
+    pub path: PathBuf,
+    /// Why it could not be used.
+    pub source: io::Error,
+}
+
 impl<'a> Root<'a> {
+    /// Wraps `path` as the root to read from, checking that it is a readable directory.
+    pub(crate) fn open(path: &'a Path) -> Result<Self, NotADirectory> {
+        std::fs::read_dir(path).map_err(|source| NotADirectory {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self { path })
+    }
+
     /// Wraps `path` as the root to read from.
     pub(crate) fn new(path: &'a Path) -> Self {
         Self { path }

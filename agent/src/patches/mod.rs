@@ -32,17 +32,8 @@ pub struct Patches {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The root to read from is not a directory.
-    #[error(
-        "patch root {} is not a readable directory: {source}; pass the directory a \
-         system is mounted at, or / for this machine",
-        path.display()
-    )]
-    Root {
-        /// The root given.
-        path: PathBuf,
-        /// Why it could not be used.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Root(#[from] crate::inventory::root::NotADirectory),
     /// apt's or dpkg's files exist but cannot be read.
     #[error(transparent)]
     Apt(#[from] apt::Error),
@@ -59,12 +50,9 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
 /// Collects the patch state like [`collect`], keeping what the apt lists yielded in
 /// `cache_dir` (see [`apt::cache`]) so that unchanged lists are not read again.
 pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patches, Error> {
-    std::fs::read_dir(root).map_err(|source| Error::Root {
-        path: root.to_owned(),
-        source,
-    })?;
+    let opened = crate::inventory::root::Root::open(root)?;
     // dpkg's database is read once (journal included) for both questions.
-    let packages = dpkg::read(&crate::inventory::root::Root::new(root))
+    let packages = dpkg::read(&opened)
         .map_err(apt::Error::from)?
         .unwrap_or_default();
     let pending = apt::pending_for(root, &packages, &apt::Options { cache_dir })?;
@@ -255,7 +243,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            msg.starts_with("patch root /nonexistent/ward-root is not"),
+            msg.starts_with("root /nonexistent/ward-root is not a readable directory")
+                && msg.contains("or / for this machine"),
             "{msg}"
         );
     }
