@@ -7,6 +7,7 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/ward/v1/inventory.proto",
+        "proto/ward/v1/patches.proto",
         "proto/ward/v1/agent.proto",
         "proto/ward/v1/admin.proto",
     ];

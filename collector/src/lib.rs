@@ -8,4 +8,5 @@ pub mod pki;
 pub mod quickstart;
 pub mod server;
 pub mod store;
-pub mod version;
+/// Package version ordering per format (the `ward-version` crate).
+pub use ward_version as version;

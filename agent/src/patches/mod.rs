@@ -3,30 +3,18 @@
 
 pub mod apt;
 pub mod kernel;
+pub mod reboot;
 pub mod restart;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use comfy_table::{Table, presets};
-use serde::Serialize;
 
 use crate::inventory::software::dpkg;
 
-/// A machine's patch state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Patches {
-    /// Packages whose apt candidate differs from the installed version.
-    pub pending: Vec<apt::Pending>,
-    /// `run/reboot-required` (or `var/run/reboot-required`) exists.
-    pub reboot_required: bool,
-    /// The running kernel's release (`proc/sys/kernel/osrelease`); empty when unknown.
-    pub running_kernel: String,
-    /// The newest installed `linux-image-*` (see [`kernel::newest`]); empty when none.
-    pub newest_kernel: String,
-    /// Units whose processes map deleted libraries or programs.
-    pub restart_needed: Vec<restart::Restart>,
-}
+/// A machine's patch state: the `patches` section of a report (see `patches.proto`).
+pub type Patches = ward_proto::v1::Patches;
 
 /// Errors collecting the patch state.
 #[derive(Debug, thiserror::Error)]
@@ -59,13 +47,20 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
     let running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
+    let mut managers = Vec::new();
+    if !packages.is_empty() {
+        managers.push("apt".to_owned());
+    }
+    let (reboot_required, reboot_required_packages) = reboot::read(root);
     Ok(Patches {
         pending,
-        reboot_required: root.join("run/reboot-required").exists()
-            || root.join("var/run/reboot-required").exists(),
+        reboot_required,
+        reboot_required_packages,
         running_kernel,
         newest_kernel: kernel::newest(&packages).unwrap_or_default(),
         restart_needed: restart::scan(root),
+        managers,
+        ..Default::default()
     })
 }
 
@@ -179,7 +174,7 @@ mod tests {
 
     fn sample() -> Patches {
         Patches {
-            pending: vec![apt::Pending {
+            pending: vec![ward_proto::v1::PendingUpdate {
                 name: "openssl".into(),
                 arch: "amd64".into(),
                 installed_version: "3.0.1-1".into(),
@@ -188,7 +183,8 @@ mod tests {
                 origin: "Debian".into(),
                 suite: "bookworm-security".into(),
                 suites: vec!["bookworm-security".into()],
-                downgrade: false,
+                source: "deb".into(),
+                ..Default::default()
             }],
             reboot_required: true,
             running_kernel: "6.1.0-9-amd64".into(),
@@ -198,6 +194,7 @@ mod tests {
                 pids: vec![1],
                 files: vec!["/usr/lib/libssl.so.3".into()],
             }],
+            ..Default::default()
         }
     }
 

@@ -4,18 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
-
 /// A unit (or a lone process) that maps files deleted since it started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Restart {
-    /// The systemd unit (`ssh.service`), or `pid <n> (<comm>)` outside any service.
-    pub unit: String,
-    /// The processes concerned.
-    pub pids: Vec<u32>,
-    /// The deleted files they map, sorted.
-    pub files: Vec<String>,
-}
+pub type Restart = ward_proto::v1::Restart;
 
 /// Scans `root/proc` and returns the units whose processes map deleted libraries or
 /// executables, sorted by unit. Processes that vanish or cannot be read are skipped.

@@ -128,6 +128,7 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
         software: Some(pb::SoftwareUpdate {
             kind: Some(sw_update),
         }),
+        patches: None,
     };
     let summary = Summary {
         sequence,

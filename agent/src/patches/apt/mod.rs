@@ -13,8 +13,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use crate::inventory::software::dpkg;
 use policy::{PackageFile, Policy, Version};
 
@@ -29,33 +27,8 @@ pub const SOURCES: &str = "etc/apt/sources.list";
 /// The sources directory, relative to the root.
 pub const SOURCES_D: &str = "etc/apt/sources.list.d";
 
-/// A package whose candidate differs from the installed version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pending {
-    /// Package name.
-    pub name: String,
-    /// Architecture of the installed package (`amd64`, `all`, ...), as `apt list` prints
-    /// it; the candidate may be `all` where the installed one is not, or the reverse.
-    pub arch: String,
-    /// Installed version.
-    pub installed_version: String,
-    /// The version apt would install.
-    pub candidate_version: String,
-    /// The candidate comes from a security archive (suite, codename or label ending in
-    /// `-security`).
-    pub security: bool,
-    /// `Origin` of the archive the candidate comes from (of the highest priority, a
-    /// security archive first, when several offer it).
-    pub origin: String,
-    /// `Suite` of that archive.
-    pub suite: String,
-    /// Suites of every archive offering the candidate, sorted (`apt list` prints the
-    /// same set, in the order of its sources).
-    pub suites: Vec<String>,
-    /// The candidate is older than the installed version (a pin at 1000 or above):
-    /// `apt upgrade` downgrades it, and `apt list --upgradable` does not list it.
-    pub downgrade: bool,
-}
+/// A package whose candidate differs from the installed version (`source` "deb").
+pub type Pending = ward_proto::v1::PendingUpdate;
 
 /// How [`pending_for`] reads the lists.
 #[derive(Debug, Clone, Copy, Default)]
@@ -250,6 +223,8 @@ pub fn pending_for(
             suite: first.map(|f| f.release.suite.clone()).unwrap_or_default(),
             suites,
             downgrade: cand.parsed < parsed,
+            source: "deb".to_owned(),
+            ..Default::default()
         });
     }
     out.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));

@@ -1,64 +1,9 @@
-//! Package version ordering, in each package format's own rules: the collector uses it to
-//! answer "which hosts have S below version V", wardctl to check a version early.
-//!
-//! Debian versions follow dpkg exactly (epochs, `~` sorting before everything, revisions
-//! split at the last hyphen), through the `debversion` crate; the syntax checks mirror
-//! dpkg's `parseversion`, so a version dpkg refuses is refused here with the same reason.
-//! RPM, apk and pacman ordering come later and are refused by name until then.
+//! Debian versions, ordered exactly as dpkg orders them (epochs, `~` sorting before
+//! everything, revisions split at the last hyphen), through the `debversion` crate; the
+//! syntax checks mirror dpkg's `parseversion`, so a version dpkg refuses is refused here
+//! with the same reason.
 
-use std::cmp::Ordering;
-
-/// Package formats (`pb::Package::source`) whose version ordering is implemented.
-pub const SUPPORTED_FORMATS: &[&str] = &["deb"];
-
-/// Why two versions could not be compared.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    /// The package format has no ordering implemented (yet).
-    #[error(
-        "cannot order {format:?} package versions: only {} ordering is implemented",
-        SUPPORTED_FORMATS.join(", ")
-    )]
-    UnsupportedFormat { format: String },
-    /// A version does not parse in its format.
-    #[error("invalid version {version:?}: {reason}")]
-    Invalid { version: String, reason: String },
-}
-
-/// Compares two versions of packages in format `source` ("deb", ...) in that format's
-/// ordering.
-pub fn compare(source: &str, a: &str, b: &str) -> Result<Ordering, Error> {
-    match source {
-        "deb" => Ok(parse_deb(a)?.cmp(&parse_deb(b)?)),
-        other => Err(unsupported(other)),
-    }
-}
-
-/// Returns whether `version` sorts strictly below `bound` in format `source`.
-pub fn is_below(source: &str, version: &str, bound: &str) -> Result<bool, Error> {
-    compare(source, version, bound).map(Ordering::is_lt)
-}
-
-/// Checks that `version` is a valid version in format `source`.
-pub fn validate(source: &str, version: &str) -> Result<(), Error> {
-    match source {
-        "deb" => parse_deb(version).map(drop),
-        other => Err(unsupported(other)),
-    }
-}
-
-fn unsupported(format: &str) -> Error {
-    Error::UnsupportedFormat {
-        format: format.to_string(),
-    }
-}
-
-fn invalid(version: &str, reason: &str) -> Error {
-    Error::Invalid {
-        version: version.to_string(),
-        reason: reason.to_string(),
-    }
-}
+use crate::{Error, invalid};
 
 /// Parses a Debian version with dpkg's rules (`lib/dpkg/parsehelp.c: parseversion`).
 ///
@@ -67,7 +12,7 @@ fn invalid(version: &str, reason: &str) -> Error {
 /// such versions exist in real archives. Two deliberate differences: non-ASCII and control
 /// characters are refused (dpkg compares their bytes with a signedness-dependent order),
 /// and the epoch must be plain digits (dpkg's `strtol` also takes a sign).
-fn parse_deb(text: &str) -> Result<debversion::Version, Error> {
+pub fn parse(text: &str) -> Result<debversion::Version, Error> {
     // dpkg ignores surrounding whitespace.
     let version = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if version.is_empty() {
@@ -120,8 +65,8 @@ fn parse_deb(text: &str) -> Result<debversion::Version, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use Ordering::{Equal, Greater, Less};
+    use crate::{Error, compare, is_below, validate};
+    use std::cmp::Ordering::{self, Equal, Greater, Less};
     use std::process::Command;
 
     /// Real Debian ordering cases: (a, expected ordering of a against b, b). Most come from
@@ -231,25 +176,6 @@ mod tests {
             assert_eq!(compare("deb", "1.0", version), Err(expected.clone()));
             assert_eq!(compare("deb", version, "1.0"), Err(expected));
         }
-    }
-
-    #[test]
-    fn other_formats_are_refused_by_name() {
-        for format in ["rpm", "apk", "pacman", "msi", ""] {
-            let err = compare(format, "1", "2").unwrap_err();
-            assert_eq!(
-                err,
-                Error::UnsupportedFormat {
-                    format: format.into()
-                }
-            );
-            assert!(err.to_string().contains(&format!("{format:?}")), "{err}");
-            assert!(validate(format, "1").is_err());
-        }
-        assert_eq!(
-            compare("rpm", "1", "2").unwrap_err().to_string(),
-            "cannot order \"rpm\" package versions: only deb ordering is implemented"
-        );
     }
 
     #[test]
