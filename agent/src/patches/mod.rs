@@ -39,29 +39,30 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
 /// `cache_dir` (see [`apt::cache`]) so that unchanged lists are not read again.
 pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patches, Error> {
     let opened = crate::inventory::root::Root::open(root)?;
-    // dpkg's database is read once (journal included) for both questions.
-    let packages = dpkg::read(&opened)
-        .map_err(apt::Error::from)?
-        .unwrap_or_default();
-    let pending = apt::pending_for(root, &packages, &apt::Options { cache_dir })?;
-    let running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
+    let mut out = Patches::default();
+
+    // Debian and Ubuntu: dpkg's database (journal included) is read once, for the
+    // pending updates and for the installed kernels.
+    if let Some(packages) = dpkg::read(&opened).map_err(apt::Error::from)? {
+        out.pending.extend(apt::pending_for(
+            root,
+            &packages,
+            &apt::Options { cache_dir },
+        )?);
+        out.newest_kernel = kernel::newest(&packages).unwrap_or_default();
+        out.managers.push("apt".to_owned());
+    }
+
+    // Each package manager found adds its pending updates (and the newest kernel, when
+    // no earlier one named it) above this line.
+    out.pending
+        .sort_by(|a, b| (&a.name, &a.arch, &a.source).cmp(&(&b.name, &b.arch, &b.source)));
+    out.running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
-    let mut managers = Vec::new();
-    if !packages.is_empty() {
-        managers.push("apt".to_owned());
-    }
-    let (reboot_required, reboot_required_packages) = reboot::read(root);
-    Ok(Patches {
-        pending,
-        reboot_required,
-        reboot_required_packages,
-        running_kernel,
-        newest_kernel: kernel::newest(&packages).unwrap_or_default(),
-        restart_needed: restart::scan(root),
-        managers,
-        ..Default::default()
-    })
+    (out.reboot_required, out.reboot_required_packages) = reboot::read(root);
+    out.restart_needed = restart::scan(root);
+    Ok(out)
 }
 
 /// Returns the cache directory to use for `root` when none is given:
