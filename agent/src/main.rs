@@ -52,6 +52,10 @@ enum Command {
         /// Read every apt list, using no cache.
         #[arg(long)]
         no_cache: bool,
+        /// Show since when each update has been pending, from the running agent's state
+        /// directory (read, never written; absent or unreadable shows no times).
+        #[arg(long, value_name = "DIR", default_value = config::DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
     },
     /// Enrols this machine with a collector, using a one-time token.
     Enroll {
@@ -91,6 +95,14 @@ enum Command {
     },
 }
 
+/// The current time in Unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init("info");
@@ -127,13 +139,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             root,
             cache_dir,
             no_cache,
+            state_dir,
         } => {
             let cache_dir = match (cache_dir, no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir),
                 (None, false) => patches::default_cache_dir(&root),
             };
-            let report = patches::collect_with_cache(&root, cache_dir.as_deref())?;
+            let mut report = patches::collect_with_cache(&root, cache_dir.as_deref())?;
+            let state = StateDir::new(&state_dir);
+            if state.file(patches::exposure::FILE).is_file() {
+                let now = unix_now();
+                patches::exposure::Seen::load(&state).stamp(&mut report, now);
+            }
             if json {
                 println!(
                     "{}",

@@ -12,11 +12,11 @@ use tonic::transport::Channel;
 use ward_proto::v1 as pb;
 
 use crate::config::Config;
-use crate::inventory;
 use crate::transport::channel;
 use crate::transport::identity::{self, Credentials, Identity, StateDir};
 use crate::transport::report::{self, Summary};
 use crate::transport::state::ReportState;
+use crate::{inventory, patches};
 
 type Client = pb::agent_service_client::AgentServiceClient<Channel>;
 
@@ -104,10 +104,7 @@ impl Agent {
         let Some(not_after) = self.creds.certificate_not_after() else {
             return;
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = unix_now();
         let days_left = (not_after - now) / 86400;
         if days_left < CERTIFICATE_WARNING_DAYS {
             tracing::error!(
@@ -125,9 +122,10 @@ impl Agent {
         // Collection takes milliseconds: running it in place rather than on a blocking
         // thread keeps the agent to one thread and one malloc arena (idle RSS budget).
         let inv = inventory::collect(&root)?;
+        let patches = self.collect_patches(&root);
         let mut client = self.client().await?;
         for _ in 0..=MAX_FOLLOWUPS {
-            let prepared = report::prepare(&self.state, &inv, &self.force_full);
+            let prepared = report::prepare(&self.state, &inv, patches.as_ref(), &self.force_full);
             let summary = prepared.summary.clone();
             let resp = match client.report(prepared.request.clone()).await {
                 Ok(r) => r.into_inner(),
@@ -144,6 +142,7 @@ impl Agent {
                 os = ?summary.os,
                 hardware = ?summary.hardware,
                 software = ?summary.software,
+                patches = ?summary.patches,
                 duplicate = resp.duplicate,
                 "report acknowledged"
             );
@@ -154,6 +153,25 @@ impl Agent {
             }
         }
         Err(Error::NoProgress)
+    }
+
+    /// Collects the patch state, stamped with the persisted first-seen times. A failure is
+    /// logged and the section left out of the report: the collector keeps the last patch
+    /// state it holds, and the rest of the inventory still goes.
+    fn collect_patches(&self, root: &std::path::Path) -> Option<pb::Patches> {
+        let cache_dir = patches::default_cache_dir(root);
+        let mut collected = match patches::collect_with_cache(root, cache_dir.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "patch state not collected; the collector keeps the last one it holds");
+                return None;
+            }
+        };
+        let seen = patches::exposure::Seen::load(&self.state_dir).stamp(&mut collected, unix_now());
+        if let Err(e) = seen.save(&self.state_dir) {
+            tracing::warn!(error = %e, "first-seen times not saved; exposure may count from a later time");
+        }
+        Some(collected)
     }
 
     /// Sends a heartbeat; the collector may answer that it needs sections again.
@@ -296,6 +314,14 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 }
 
 /// Returns `d` moved by up to ±`fraction` of itself, at random.
+/// The current time in Unix seconds (0 before 1970, which no real clock reports).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn jittered(d: Duration, fraction: f64) -> Duration {
     let f = 1.0 + fraction * (2.0 * rand::random::<f64>() - 1.0);
     d.mul_f64(f.max(0.0))

@@ -76,6 +76,64 @@ pub fn software(sw: &pb::Software) -> Hash {
     of_message(sw)
 }
 
+/// A pending update's identity inside a patches section, borrowed: (name, arch, source).
+pub type PendingKeyRef<'a> = (&'a str, &'a str, &'a str);
+
+/// Returns the borrowed identity that orders and identifies a pending update.
+pub fn pending_key_ref(p: &pb::PendingUpdate) -> PendingKeyRef<'_> {
+    (&p.name, &p.arch, &p.source)
+}
+
+/// Returns the key that identifies a pending update in a patches delta.
+pub fn pending_key(p: &pb::PendingUpdate) -> pb::PendingKey {
+    pb::PendingKey {
+        name: p.name.clone(),
+        arch: p.arch.clone(),
+        source: p.source.clone(),
+    }
+}
+
+/// Sorts the lists of a patches section into canonical order: pending updates by key
+/// (exact duplicate keys dropped, keeping the last), their suites, advisories and CVEs,
+/// the restart list by unit with sorted pids and files, and the package and manager lists.
+pub fn canonicalize_patches(p: &mut pb::Patches) {
+    p.pending
+        .sort_by(|a, b| pending_key_ref(a).cmp(&pending_key_ref(b)));
+    let mut pending: Vec<pb::PendingUpdate> = Vec::with_capacity(p.pending.len());
+    for u in p.pending.drain(..) {
+        match pending.last_mut() {
+            Some(last) if pending_key_ref(last) == pending_key_ref(&u) => *last = u,
+            _ => pending.push(u),
+        }
+    }
+    for u in &mut pending {
+        u.suites.sort();
+        u.suites.dedup();
+        for a in &mut u.advisories {
+            a.cves.sort();
+            a.cves.dedup();
+        }
+        u.advisories.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    p.pending = pending;
+    p.reboot_required_packages.sort();
+    p.reboot_required_packages.dedup();
+    for r in &mut p.restart_needed {
+        r.pids.sort_unstable();
+        r.pids.dedup();
+        r.files.sort();
+        r.files.dedup();
+    }
+    p.restart_needed.sort_by(|a, b| a.unit.cmp(&b.unit));
+    p.managers.sort();
+    p.managers.dedup();
+}
+
+/// Returns the hash of a patches section (which must be canonical).
+pub fn patches(p: &pb::Patches) -> Hash {
+    of_message(p)
+}
+
 /// Formats a hash as lowercase hex, for logs and JSON.
 pub fn to_hex(hash: &[u8]) -> String {
     use std::fmt::Write;
@@ -89,6 +147,43 @@ pub fn to_hex(hash: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pending(name: &str, candidate: &str) -> pb::PendingUpdate {
+        pb::PendingUpdate {
+            name: name.into(),
+            arch: "amd64".into(),
+            source: "deb".into(),
+            installed_version: "1".into(),
+            candidate_version: candidate.into(),
+            suites: vec!["b".into(), "a".into(), "a".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn patches_hash_ignores_list_order() {
+        let mut a = pb::Patches {
+            pending: vec![pending("z", "2"), pending("a", "2")],
+            managers: vec!["apt".into()],
+            restart_needed: vec![pb::Restart {
+                unit: "b".into(),
+                pids: vec![3, 1],
+                files: vec![],
+            }],
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.pending.reverse();
+        b.restart_needed[0].pids.reverse();
+        canonicalize_patches(&mut a);
+        canonicalize_patches(&mut b);
+        assert_eq!(patches(&a), patches(&b));
+        assert_eq!(a.pending[0].name, "a");
+        assert_eq!(a.pending[0].suites, vec!["a", "b"]);
+        let mut c = a.clone();
+        c.pending[1].candidate_version = "3".into();
+        assert_ne!(patches(&a), patches(&c));
+    }
 
     fn pkg(name: &str, version: &str) -> pb::Package {
         pb::Package {

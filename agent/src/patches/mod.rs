@@ -2,6 +2,7 @@
 //! newest installed kernels, and what runs replaced code; read from a root directory.
 
 pub mod apt;
+pub mod exposure;
 pub mod kernel;
 pub mod reboot;
 pub mod restart;
@@ -99,6 +100,21 @@ pub fn to_json(p: &Patches) -> serde_json::Value {
     })
 }
 
+/// Formats Unix seconds as a UTC day (`2026-11-23`); "-" for 0 (unknown).
+fn day(secs: i64) -> String {
+    match u64::try_from(secs) {
+        Ok(s) if s > 0 => {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+            humantime::format_rfc3339_seconds(t)
+                .to_string()
+                .chars()
+                .take(10)
+                .collect()
+        }
+        _ => "-".to_owned(),
+    }
+}
+
 /// Renders the patch state as text tables for people.
 pub fn render_table(p: &Patches) -> String {
     let mut out = String::new();
@@ -138,6 +154,7 @@ pub fn render_table(p: &Patches) -> String {
             "Candidate",
             "Suite",
             "Security",
+            "Pending since",
         ]);
         for x in &p.pending {
             let candidate = if x.downgrade {
@@ -152,6 +169,7 @@ pub fn render_table(p: &Patches) -> String {
                 candidate,
                 dash(&x.suites.join(",")),
                 if x.security { "yes" } else { "" }.to_owned(),
+                day(x.first_seen),
             ]);
         }
         let _ = writeln!(out, "Pending updates\n{t}\n");

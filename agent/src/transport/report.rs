@@ -32,6 +32,12 @@ pub struct Summary {
     /// Encoded size the software section would have had in full.
     pub software_full_bytes: usize,
     pub packages: usize,
+    /// How the patches section travelled; absent when the patch state could not be
+    /// collected (the collector then keeps what it holds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patches: Option<Kind>,
+    /// Pending updates in the patches section.
+    pub pending: usize,
 }
 
 /// A report ready to send, with what to remember once it is acknowledged.
@@ -43,6 +49,7 @@ pub struct Prepared {
     hardware: Hash,
     software: Hash,
     software_body: pb::Software,
+    patches: Option<(Hash, pb::Patches)>,
 }
 
 /// Returns the hardware section in the form that is reported: free space is rounded down
@@ -58,9 +65,15 @@ pub fn stable_hardware(hw: &pb::Hardware) -> pb::Hardware {
     hw
 }
 
-/// Builds the next report from the acknowledged state and the current inventory;
-/// sections listed in `force_full` are sent in full whatever the state says.
-pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section]) -> Prepared {
+/// Builds the next report from the acknowledged state, the current inventory and patch
+/// state (None when it could not be collected: the section is then left out); sections
+/// listed in `force_full` are sent in full whatever the state says.
+pub fn prepare(
+    state: &ReportState,
+    inv: &Inventory,
+    patches: Option<&pb::Patches>,
+    force_full: &[pb::Section],
+) -> Prepared {
     let forced = |s: pb::Section| force_full.contains(&s);
     // `unchanged` names the collector's hash of what it holds for what we sent last.
     let unchanged_since = |acked: Option<Acked>, ours: Hash, s: pb::Section| {
@@ -115,6 +128,13 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
                 ),
             }
         };
+    let patches = patches.map(|p| {
+        let mut p = p.clone();
+        digest::canonicalize_patches(&mut p);
+        let hash = digest::patches(&p);
+        let (update, kind) = patches_update(state, &p, hash, forced(pb::Section::Patches));
+        (update, kind, hash, p)
+    });
     let sequence = state.sequence.saturating_add(1);
     let request = pb::ReportRequest {
         sequence,
@@ -128,7 +148,9 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
         software: Some(pb::SoftwareUpdate {
             kind: Some(sw_update),
         }),
-        patches: None,
+        patches: patches.as_ref().map(|(u, ..)| pb::PatchesUpdate {
+            kind: Some(u.clone()),
+        }),
     };
     let summary = Summary {
         sequence,
@@ -138,6 +160,8 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
         software: sw_kind,
         software_full_bytes,
         packages: software.packages.len(),
+        patches: patches.as_ref().map(|(_, k, ..)| *k),
+        pending: patches.as_ref().map_or(0, |(.., p)| p.pending.len()),
     };
     Prepared {
         request,
@@ -146,6 +170,33 @@ pub fn prepare(state: &ReportState, inv: &Inventory, force_full: &[pb::Section])
         hardware: hw_hash,
         software: sw_hash,
         software_body: software,
+        patches: patches.map(|(_, _, h, p)| (h, p)),
+    }
+}
+
+/// Chooses how the (canonical) patches section travels: unchanged, as a delta against
+/// the acknowledged section when both sides hash it alike and that is smaller, or full.
+fn patches_update(
+    state: &ReportState,
+    patches: &pb::Patches,
+    hash: Hash,
+    forced: bool,
+) -> (pb::patches_update::Kind, Kind) {
+    if let Some(acked) = state.patches.filter(|a| a.local == hash && !forced) {
+        return (
+            pb::patches_update::Kind::Unchanged(acked.held.to_vec()),
+            Kind::Unchanged,
+        );
+    }
+    let base = match (&state.patches_body, state.patches) {
+        (Some(body), Some(acked)) if acked.agrees() && !forced => Some(body),
+        _ => None,
+    };
+    match base.map(|b| ward_proto::delta::patches(b, patches)) {
+        Some(delta) if delta.encoded_len() < patches.encoded_len() => {
+            (pb::patches_update::Kind::Delta(delta), Kind::Delta)
+        }
+        _ => (pb::patches_update::Kind::Full(patches.clone()), Kind::Full),
     }
 }
 
@@ -177,6 +228,10 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
     state.sequence = sent.summary.sequence;
     let mut follow = Followup::default();
     let mut software_body = Some(sent.software_body);
+    let (patches_hash, mut patches_body) = match sent.patches {
+        Some((h, p)) => (Some(h), Some(p)),
+        None => (None, None),
+    };
     for ack in &resp.sections {
         let Ok(section) = pb::Section::try_from(ack.section) else {
             continue;
@@ -185,6 +240,12 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
             pb::Section::Os => (&mut state.os, sent.os),
             pb::Section::Hardware => (&mut state.hardware, sent.hardware),
             pb::Section::Software => (&mut state.software, sent.software),
+            // Not sent in this report: the collector names what it holds, which the
+            // agent can only trust for a section it sent.
+            pb::Section::Patches => match patches_hash {
+                Some(h) => (&mut state.patches, h),
+                None => continue,
+            },
             _ => continue,
         };
         let held: Option<Hash> = ack.hash.as_slice().try_into().ok();
@@ -203,6 +264,13 @@ pub fn acknowledge(state: &mut ReportState, sent: Prepared, resp: &pb::ReportRes
         if section == pb::Section::Software {
             state.software_body = if slot.is_some() {
                 software_body.take()
+            } else {
+                None
+            };
+        }
+        if section == pb::Section::Patches {
+            state.patches_body = if slot.is_some() {
+                patches_body.take()
             } else {
                 None
             };
@@ -251,19 +319,118 @@ mod tests {
         pb::ReportResponse {
             applied_sequence: p.summary.sequence,
             duplicate: false,
-            sections: vec![
+            sections: [
                 mk(pb::Section::Os, p.os),
                 mk(pb::Section::Hardware, p.hardware),
                 mk(pb::Section::Software, p.software),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                p.patches
+                    .as_ref()
+                    .map(|(h, _)| mk(pb::Section::Patches, *h)),
+            )
+            .collect(),
         }
+    }
+
+    fn patch_state(n: usize, reboot: bool) -> pb::Patches {
+        pb::Patches {
+            pending: (0..n)
+                .map(|i| pb::PendingUpdate {
+                    name: format!("p{i}"),
+                    arch: "amd64".into(),
+                    source: "deb".into(),
+                    installed_version: "1.0".into(),
+                    candidate_version: "1.1".into(),
+                    security: i % 2 == 0,
+                    origin: "Debian".into(),
+                    suite: "bookworm-security".into(),
+                    suites: vec!["bookworm-security".into()],
+                    first_seen: 1_700_000_000,
+                    ..Default::default()
+                })
+                .collect(),
+            reboot_required: reboot,
+            running_kernel: "6.1.0-9-amd64".into(),
+            managers: vec!["apt".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn patches_go_full_then_unchanged_then_delta_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = crate::transport::identity::StateDir::new(dir.path());
+        let mut st = ReportState::default();
+        let inv = inventory(3);
+        let patches = patch_state(100, false);
+        let p1 = prepare(&st, &inv, Some(&patches), &[]);
+        assert_eq!(
+            (p1.summary.patches, p1.summary.pending),
+            (Some(Kind::Full), 100)
+        );
+        let r1 = ack_all(&p1);
+        acknowledge(&mut st, p1.clone(), &r1);
+        st.save(&sd).unwrap();
+        // A restarted agent reads the acknowledged section back as its delta base.
+        let st = ReportState::load(&sd);
+        assert!(st.patches_body.is_some());
+
+        let p2 = prepare(&st, &inv, Some(&patches), &[]);
+        assert_eq!(p2.summary.patches, Some(Kind::Unchanged));
+
+        let mut changed = patches.clone();
+        changed.pending.remove(7);
+        changed.pending[0].candidate_version = "1.2".into();
+        changed.reboot_required = true;
+        let p3 = prepare(&st, &inv, Some(&changed), &[]);
+        assert_eq!(p3.summary.patches, Some(Kind::Delta));
+        let Some(pb::patches_update::Kind::Delta(d)) =
+            p3.request.patches.as_ref().and_then(|u| u.kind.clone())
+        else {
+            panic!("expected a delta");
+        };
+        let base = st.patches_body.as_ref().unwrap();
+        let mut expected = changed.clone();
+        ward_proto::digest::canonicalize_patches(&mut expected);
+        assert_eq!(
+            ward_proto::delta::apply_patches(base, &d).unwrap(),
+            expected
+        );
+
+        // Forced full, and left out when the patch state could not be collected.
+        let p4 = prepare(&st, &inv, Some(&changed), &[pb::Section::Patches]);
+        assert_eq!(p4.summary.patches, Some(Kind::Full));
+        let p5 = prepare(&st, &inv, None, &[]);
+        assert!(p5.request.patches.is_none() && p5.summary.patches.is_none());
+    }
+
+    #[test]
+    fn an_ack_without_patches_sent_keeps_the_patches_state() {
+        let mut st = ReportState::default();
+        let inv = inventory(1);
+        let patches = patch_state(2, true);
+        let p1 = prepare(&st, &inv, Some(&patches), &[]);
+        acknowledge(&mut st, p1.clone(), &ack_all(&p1));
+        let acked = st.patches;
+        assert!(acked.is_some());
+        let p2 = prepare(&st, &inv, None, &[]);
+        let mut r2 = ack_all(&p2);
+        r2.sections.push(pb::SectionAck {
+            section: pb::Section::Patches as i32,
+            hash: vec![1; 32],
+            send_full: false,
+        });
+        acknowledge(&mut st, p2, &r2);
+        assert_eq!(st.patches, acked);
     }
 
     #[test]
     fn first_full_then_unchanged_then_delta() {
         let mut st = ReportState::default();
         let inv = inventory(500);
-        let p1 = prepare(&st, &inv, &[]);
+        let p1 = prepare(&st, &inv, None, &[]);
         assert_eq!(
             (p1.summary.os, p1.summary.software),
             (Kind::Full, Kind::Full)
@@ -271,7 +438,7 @@ mod tests {
         let r1 = ack_all(&p1);
         assert_eq!(acknowledge(&mut st, p1.clone(), &r1), Followup::default());
 
-        let p2 = prepare(&st, &inv, &[]);
+        let p2 = prepare(&st, &inv, None, &[]);
         assert_eq!(p2.summary.sequence, 2);
         assert_eq!(
             (p2.summary.os, p2.summary.hardware, p2.summary.software),
@@ -288,7 +455,7 @@ mod tests {
         changed.software.packages[3].version = "2.0".into();
         changed.software.packages.push(pkg("zz-new", "1"));
         changed.software.packages.remove(10);
-        let p3 = prepare(&st, &changed, &[]);
+        let p3 = prepare(&st, &changed, None, &[]);
         assert_eq!(p3.summary.software, Kind::Delta);
         assert!(p3.summary.bytes * 20 < p1.summary.bytes);
     }
@@ -297,7 +464,7 @@ mod tests {
     fn send_full_clears_the_acked_hash() {
         let mut st = ReportState::default();
         let inv = inventory(5);
-        let p = prepare(&st, &inv, &[]);
+        let p = prepare(&st, &inv, None, &[]);
         let mut r = ack_all(&p);
         r.sections[2].send_full = true;
         r.sections[2].hash.clear();
@@ -305,7 +472,7 @@ mod tests {
         assert_eq!(f.send_full, vec![pb::Section::Software]);
         assert_eq!(st.software, None);
         assert!(st.os.is_some());
-        let again = prepare(&st, &inv, &f.send_full);
+        let again = prepare(&st, &inv, None, &f.send_full);
         assert_eq!(again.summary.software, Kind::Full);
     }
 
@@ -315,13 +482,13 @@ mod tests {
         // another hash than ours, without asking for it again.
         let mut st = ReportState::default();
         let inv = inventory(50);
-        let p = prepare(&st, &inv, &[]);
+        let p = prepare(&st, &inv, None, &[]);
         let mut r = ack_all(&p);
         for ack in &mut r.sections {
             ack.hash = vec![7; 32];
         }
         assert_eq!(acknowledge(&mut st, p, &r), Followup::default());
-        let again = prepare(&st, &inv, &[]);
+        let again = prepare(&st, &inv, None, &[]);
         assert_eq!(
             (
                 again.summary.os,
@@ -338,13 +505,16 @@ mod tests {
         // differently would only be refused.
         let mut changed = inv.clone();
         changed.software.packages[0].version = "9".into();
-        assert_eq!(prepare(&st, &changed, &[]).summary.software, Kind::Full);
+        assert_eq!(
+            prepare(&st, &changed, None, &[]).summary.software,
+            Kind::Full
+        );
     }
 
     #[test]
     fn duplicate_moves_the_sequence_forward() {
         let mut st = ReportState::default();
-        let p = prepare(&st, &inventory(1), &[]);
+        let p = prepare(&st, &inventory(1), None, &[]);
         let r = pb::ReportResponse {
             applied_sequence: 41,
             duplicate: true,
@@ -353,7 +523,7 @@ mod tests {
         let f = acknowledge(&mut st, p, &r);
         assert!(f.resend);
         assert_eq!(st.sequence, 41);
-        assert_eq!(prepare(&st, &inventory(1), &[]).summary.sequence, 42);
+        assert_eq!(prepare(&st, &inventory(1), None, &[]).summary.sequence, 42);
     }
 
     #[test]

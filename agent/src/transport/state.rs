@@ -17,6 +17,7 @@ use super::identity::{self, StateDir};
 
 const STATE_FILE: &str = "report-state.json";
 const SOFTWARE_FILE: &str = "software.acked.pb";
+const PATCHES_FILE: &str = "patches.acked.pb";
 
 /// One acknowledged section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,9 @@ pub struct ReportState {
     pub software: Option<Acked>,
     /// The acknowledged software section, as the agent sent it (hash `software.local`).
     pub software_body: Option<pb::Software>,
+    pub patches: Option<Acked>,
+    /// The acknowledged patches section, as the agent sent it (hash `patches.local`).
+    pub patches_body: Option<pb::Patches>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -61,6 +65,8 @@ struct Stored {
     hardware: Option<StoredAcked>,
     #[serde(default)]
     software: Option<StoredAcked>,
+    #[serde(default)]
+    patches: Option<StoredAcked>,
 }
 
 fn parse_hash(s: &str) -> Option<Hash> {
@@ -99,12 +105,20 @@ impl ReportState {
             hardware: parse_acked(stored.hardware),
             software: parse_acked(stored.software),
             software_body: None,
+            patches: parse_acked(stored.patches),
+            patches_body: None,
         };
         if let Some(acked) = state.software {
             state.software_body = std::fs::read(dir.file(SOFTWARE_FILE))
                 .ok()
                 .and_then(|b| pb::Software::decode(b.as_slice()).ok())
                 .filter(|sw| digest::software(sw) == acked.local);
+        }
+        if let Some(acked) = state.patches {
+            state.patches_body = std::fs::read(dir.file(PATCHES_FILE))
+                .ok()
+                .and_then(|b| pb::Patches::decode(b.as_slice()).ok())
+                .filter(|p| digest::patches(p) == acked.local);
         }
         state
     }
@@ -114,11 +128,15 @@ impl ReportState {
         if let Some(sw) = &self.software_body {
             dir.write(SOFTWARE_FILE, &sw.encode_to_vec(), 0o600)?;
         }
+        if let Some(p) = &self.patches_body {
+            dir.write(PATCHES_FILE, &p.encode_to_vec(), 0o600)?;
+        }
         let stored = Stored {
             sequence: self.sequence,
             os: store_acked(self.os),
             hardware: store_acked(self.hardware),
             software: store_acked(self.software),
+            patches: store_acked(self.patches),
         };
         let json = serde_json::to_vec_pretty(&stored).map_err(|e| identity::Error::Corrupt {
             path: dir.file(STATE_FILE),
@@ -129,7 +147,7 @@ impl ReportState {
 
     /// Forgets everything (a new enrolment).
     pub fn reset(dir: &StateDir) -> Result<(), identity::Error> {
-        for f in [STATE_FILE, SOFTWARE_FILE] {
+        for f in [STATE_FILE, SOFTWARE_FILE, PATCHES_FILE] {
             match std::fs::remove_file(dir.file(f)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -145,11 +163,12 @@ impl ReportState {
     }
 
     /// Returns the hashes the collector holds, as a heartbeat announces them.
-    pub fn held(&self) -> [(pb::Section, Option<Hash>); 3] {
+    pub fn held(&self) -> [(pb::Section, Option<Hash>); 4] {
         [
             (pb::Section::Os, self.os.map(|a| a.held)),
             (pb::Section::Hardware, self.hardware.map(|a| a.held)),
             (pb::Section::Software, self.software.map(|a| a.held)),
+            (pb::Section::Patches, self.patches.map(|a| a.held)),
         ]
     }
 }
@@ -171,6 +190,11 @@ mod tests {
             }],
         };
         let h = digest::software(&sw);
+        let patches = pb::Patches {
+            reboot_required: true,
+            ..Default::default()
+        };
+        let ph = digest::patches(&patches);
         let st = ReportState {
             sequence: 7,
             os: Some(Acked {
@@ -180,6 +204,11 @@ mod tests {
             hardware: None,
             software: Some(Acked { local: h, held: h }),
             software_body: Some(sw),
+            patches: Some(Acked {
+                local: ph,
+                held: ph,
+            }),
+            patches_body: Some(patches),
         };
         st.save(&sd).unwrap();
         assert_eq!(ReportState::load(&sd), st);
