@@ -5,13 +5,15 @@
 //! | format   | rules                                              | module        |
 //! |----------|----------------------------------------------------|---------------|
 //! | `deb`    | dpkg (`lib/dpkg/version.c`)                        | [`deb`]       |
+//! | `rpm`    | rpm 4.18 (`rpmio/rpmvercmp.c`, `rpmio/rpmver.c`)   | [`rpm`]       |
 
 pub mod deb;
+pub mod rpm;
 
 use std::cmp::Ordering;
 
 /// Package formats (`Package::source`) whose version ordering is implemented.
-pub const SUPPORTED_FORMATS: &[&str] = &["deb"];
+pub const SUPPORTED_FORMATS: &[&str] = &["deb", "rpm"];
 
 /// Why two versions could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +34,7 @@ pub enum Error {
 pub fn compare(source: &str, a: &str, b: &str) -> Result<Ordering, Error> {
     match source {
         "deb" => Ok(deb::parse(a)?.cmp(&deb::parse(b)?)),
+        "rpm" => Ok(rpm::parse(a)?.cmp(&rpm::parse(b)?)),
         other => Err(unsupported(other)),
     }
 }
@@ -45,6 +48,7 @@ pub fn is_below(source: &str, version: &str, bound: &str) -> Result<bool, Error>
 pub fn validate(source: &str, version: &str) -> Result<(), Error> {
     match source {
         "deb" => deb::parse(version).map(drop),
+        "rpm" => rpm::parse(version).map(drop),
         other => Err(unsupported(other)),
     }
 }
