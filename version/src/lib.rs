@@ -6,14 +6,18 @@
 //! |----------|----------------------------------------------------|---------------|
 //! | `deb`    | dpkg (`lib/dpkg/version.c`)                        | [`deb`]       |
 //! | `rpm`    | rpm 4.18 (`rpmio/rpmvercmp.c`, `rpmio/rpmver.c`)   | [`rpm`]       |
+//! | `apk`    | apk-tools 3 (`src/version.c`)                      | [`apk`]       |
+//! | `pacman` | libalpm `alpm_pkg_vercmp` (`lib/libalpm/version.c`) | [`pacman`]    |
 
+pub mod apk;
 pub mod deb;
+pub mod pacman;
 pub mod rpm;
 
 use std::cmp::Ordering;
 
 /// Package formats (`Package::source`) whose version ordering is implemented.
-pub const SUPPORTED_FORMATS: &[&str] = &["deb", "rpm"];
+pub const SUPPORTED_FORMATS: &[&str] = &["deb", "rpm", "apk", "pacman"];
 
 /// Why two versions could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +39,9 @@ pub fn compare(source: &str, a: &str, b: &str) -> Result<Ordering, Error> {
     match source {
         "deb" => Ok(deb::parse(a)?.cmp(&deb::parse(b)?)),
         "rpm" => Ok(rpm::parse(a)?.cmp(&rpm::parse(b)?)),
+        // apk and pacman order any string, as their tools do (see the modules).
+        "apk" => Ok(apk::compare(a, b)),
+        "pacman" => Ok(pacman::compare(a, b)),
         other => Err(unsupported(other)),
     }
 }
@@ -49,6 +56,8 @@ pub fn validate(source: &str, version: &str) -> Result<(), Error> {
     match source {
         "deb" => deb::parse(version).map(drop),
         "rpm" => rpm::parse(version).map(drop),
+        "apk" => apk::validate(version),
+        "pacman" => pacman::validate(version),
         other => Err(unsupported(other)),
     }
 }
