@@ -1,7 +1,9 @@
 //! Installed software: asks each package manager present under the root for its
 //! packages. dpkg today; rpm, apk and pacman take their place beside it.
 
+pub mod apk;
 pub mod dpkg;
+pub mod pacman;
 
 use ward_proto::v1 as pb;
 
@@ -13,6 +15,12 @@ pub enum Error {
     /// The dpkg database could not be read.
     #[error(transparent)]
     Dpkg(#[from] dpkg::Error),
+    /// apk's installed database could not be read.
+    #[error(transparent)]
+    Apk(#[from] apk::Error),
+    /// pacman's local database could not be read.
+    #[error(transparent)]
+    Pacman(#[from] pacman::Error),
 }
 
 /// Collects the packages of every package manager found under `root`, in no particular
@@ -20,6 +28,12 @@ pub enum Error {
 pub(crate) fn collect(root: &Root) -> Result<pb::Software, Error> {
     let mut packages = Vec::new();
     if let Some(found) = dpkg::read(root)? {
+        packages.extend(found);
+    }
+    if let Some(found) = apk::read(root)? {
+        packages.extend(found);
+    }
+    if let Some(found) = pacman::read(root)? {
         packages.extend(found);
     }
     Ok(pb::Software { packages })
