@@ -3,6 +3,7 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod rpm;
 pub mod pacman;
 
 use ward_proto::v1 as pb;
@@ -15,6 +16,9 @@ pub enum Error {
     /// The dpkg database could not be read.
     #[error(transparent)]
     Dpkg(#[from] dpkg::Error),
+    /// The rpm database could not be read.
+    #[error(transparent)]
+    Rpm(#[from] rpm::Error),
     /// apk's installed database could not be read.
     #[error(transparent)]
     Apk(#[from] apk::Error),
@@ -28,6 +32,9 @@ pub enum Error {
 pub(crate) fn collect(root: &Root) -> Result<pb::Software, Error> {
     let mut packages = Vec::new();
     if let Some(found) = dpkg::read(root)? {
+        packages.extend(found);
+    }
+    if let Some(found) = rpm::read(root)? {
         packages.extend(found);
     }
     if let Some(found) = apk::read(root)? {
