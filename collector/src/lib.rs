@@ -6,6 +6,7 @@ pub mod config;
 pub mod ctl;
 pub mod pki;
 pub mod quickstart;
+pub mod rules;
 pub mod server;
 pub mod store;
 /// Package version ordering per format (the `ward-version` crate).

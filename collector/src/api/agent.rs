@@ -136,6 +136,13 @@ impl pb::agent_service_server::AgentService for AgentApi {
         let send_full = r
             .sections
             .iter()
+            // Sections this collector does not know (a newer agent's) are never asked for:
+            // it could not hold them, and the agent would resend them at every heartbeat.
+            .filter(|claimed| {
+                crate::store::SECTIONS
+                    .iter()
+                    .any(|s| *s as i32 == claimed.section)
+            })
             .filter(|claimed| {
                 !held.iter().any(|(s, h)| {
                     *s as i32 == claimed.section && h.as_slice() == claimed.hash.as_slice()

@@ -3,7 +3,7 @@
 use ward_proto::digest::{HASH_LEN, Hash};
 use ward_proto::v1 as pb;
 
-use crate::store::{HostFilter, Report, SectionUpdate, SoftwareUpdate};
+use crate::store::{HostFilter, PatchFilter, PatchesUpdate, Report, SectionUpdate, SoftwareUpdate};
 
 /// A request that does not hold what the protocol promises.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,8 @@ pub enum Error {
     Control(&'static str),
     #[error("package.name: a package must have a name")]
     EmptyName,
+    #[error("patches.pending.name: a pending update must name its package")]
+    EmptyPendingName,
     #[error("{0}: too many entries (at most {1})")]
     TooMany(&'static str, usize),
 }
@@ -134,6 +136,118 @@ fn check_packages<'a>(
     Ok(())
 }
 
+/// Most entries of the smaller lists of a patches section (advisories of an update, CVEs
+/// of an advisory, suites, units to restart, files and pids of a unit).
+const MAX_LIST: usize = 10_000;
+
+fn count(field: &'static str, n: usize, max: usize) -> Result<(), Error> {
+    if n > max {
+        return Err(Error::TooMany(field, max));
+    }
+    Ok(())
+}
+
+fn check_pending(u: &pb::PendingUpdate) -> Result<(), Error> {
+    for (field, v) in [
+        ("patches.pending.name", &u.name),
+        ("patches.pending.arch", &u.arch),
+        ("patches.pending.installed_version", &u.installed_version),
+        ("patches.pending.candidate_version", &u.candidate_version),
+        ("patches.pending.source", &u.source),
+        ("patches.pending.origin", &u.origin),
+        ("patches.pending.suite", &u.suite),
+    ] {
+        text(field, v, MAX_PACKAGE_FIELD, true)?;
+    }
+    if u.name.is_empty() {
+        return Err(Error::EmptyPendingName);
+    }
+    count("patches.pending.suites", u.suites.len(), MAX_LIST)?;
+    for v in &u.suites {
+        text("patches.pending.suites", v, MAX_PACKAGE_FIELD, true)?;
+    }
+    count("patches.pending.advisories", u.advisories.len(), MAX_LIST)?;
+    for a in &u.advisories {
+        text(
+            "patches.pending.advisories.id",
+            &a.id,
+            MAX_PACKAGE_FIELD,
+            true,
+        )?;
+        text(
+            "patches.pending.advisories.kind",
+            &a.kind,
+            MAX_PACKAGE_FIELD,
+            true,
+        )?;
+        text(
+            "patches.pending.advisories.severity",
+            &a.severity,
+            MAX_PACKAGE_FIELD,
+            true,
+        )?;
+        count("patches.pending.advisories.cves", a.cves.len(), MAX_LIST)?;
+        for c in &a.cves {
+            text(
+                "patches.pending.advisories.cves",
+                c,
+                MAX_PACKAGE_FIELD,
+                true,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn check_pending_list(field: &'static str, pending: &[pb::PendingUpdate]) -> Result<(), Error> {
+    count(field, pending.len(), MAX_PACKAGES)?;
+    pending.iter().try_for_each(check_pending)
+}
+
+/// Checks everything of a patches section but its pending list.
+fn check_patches_rest(p: &pb::Patches) -> Result<(), Error> {
+    count(
+        "patches.reboot_required_packages",
+        p.reboot_required_packages.len(),
+        MAX_PACKAGES,
+    )?;
+    for v in &p.reboot_required_packages {
+        text(
+            "patches.reboot_required_packages",
+            v,
+            MAX_PACKAGE_FIELD,
+            true,
+        )?;
+    }
+    text(
+        "patches.running_kernel",
+        &p.running_kernel,
+        MAX_PACKAGE_FIELD,
+        true,
+    )?;
+    text(
+        "patches.newest_kernel",
+        &p.newest_kernel,
+        MAX_PACKAGE_FIELD,
+        true,
+    )?;
+    count("patches.managers", p.managers.len(), 64)?;
+    for v in &p.managers {
+        text("patches.managers", v, MAX_PACKAGE_FIELD, true)?;
+    }
+    count("patches.restart_needed", p.restart_needed.len(), MAX_LIST)?;
+    for r in &p.restart_needed {
+        text("patches.restart_needed.unit", &r.unit, MAX_TEXT, true)?;
+        count("patches.restart_needed.pids", r.pids.len(), MAX_LIST)?;
+        count("patches.restart_needed.files", r.files.len(), MAX_LIST)?;
+        for f in &r.files {
+            // Paths are free text (any byte but NUL is legal); wardctl escapes them.
+            text("patches.restart_needed.files", f, MAX_TEXT, false)?;
+        }
+    }
+    Ok(())
+}
+
 fn hash(field: &'static str, bytes: &[u8]) -> Result<Hash, Error> {
     bytes.try_into().map_err(|_| Error::HashLength {
         field,
@@ -190,12 +304,34 @@ impl TryFrom<pb::ReportRequest> for Report {
                 Some(SoftwareUpdate::Delta(d))
             }
         };
+        let patches = match r.patches.and_then(|u| u.kind) {
+            None => None,
+            Some(pb::patches_update::Kind::Unchanged(h)) => {
+                Some(PatchesUpdate::Unchanged(hash("patches", &h)?))
+            }
+            Some(pb::patches_update::Kind::Full(p)) => {
+                check_pending_list("patches.pending", &p.pending)?;
+                check_patches_rest(&p)?;
+                Some(PatchesUpdate::Full(p))
+            }
+            Some(pb::patches_update::Kind::Delta(d)) => {
+                hash("patches.delta.base_hash", &d.base_hash)?;
+                hash("patches.delta.result_hash", &d.result_hash)?;
+                check_pending_list("patches.delta.upsert", &d.upsert)?;
+                count("patches.delta.remove", d.remove.len(), MAX_PACKAGES)?;
+                if let Some(rest) = &d.rest {
+                    check_patches_rest(rest)?;
+                }
+                Some(PatchesUpdate::Delta(d))
+            }
+        };
         Ok(Report {
             sequence: r.sequence,
             agent_version: r.agent_version,
             os,
             hardware,
             software,
+            patches,
         })
     }
 }
@@ -215,9 +351,85 @@ impl From<pb::ListHostsRequest> for HostFilter {
     }
 }
 
+impl From<&pb::ListPatchesRequest> for PatchFilter {
+    fn from(r: &pb::ListPatchesRequest) -> Self {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        PatchFilter {
+            hostname_glob: opt(&r.hostname_glob),
+            os: opt(&r.os),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_patch_fields_are_refused_by_name() {
+        let patches = |p: pb::Patches| pb::ReportRequest {
+            sequence: 1,
+            patches: Some(pb::PatchesUpdate {
+                kind: Some(pb::patches_update::Kind::Full(p)),
+            }),
+            ..Default::default()
+        };
+        let pending = |name: &str, cve: &str| pb::PendingUpdate {
+            name: name.into(),
+            advisories: vec![pb::Advisory {
+                id: "RHSA-1".into(),
+                cves: vec![cve.into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let ok = patches(pb::Patches {
+            pending: vec![pending("openssl", "CVE-2024-1")],
+            ..Default::default()
+        });
+        assert!(Report::try_from(ok).is_ok());
+        for (p, field) in [
+            (
+                pb::Patches {
+                    pending: vec![pending("", "CVE-1")],
+                    ..Default::default()
+                },
+                "patches.pending.name",
+            ),
+            (
+                pb::Patches {
+                    pending: vec![pending("a", "CVE-\u{1b}[2J")],
+                    ..Default::default()
+                },
+                "patches.pending.advisories.cves",
+            ),
+            (
+                pb::Patches {
+                    restart_needed: vec![pb::Restart {
+                        unit: "ssh\n.service".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                "patches.restart_needed.unit",
+            ),
+        ] {
+            let e = Report::try_from(patches(p)).unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+        let delta = pb::ReportRequest {
+            sequence: 1,
+            patches: Some(pb::PatchesUpdate {
+                kind: Some(pb::patches_update::Kind::Delta(pb::PatchesDelta {
+                    base_hash: vec![0; 3],
+                    ..Default::default()
+                })),
+            }),
+            ..Default::default()
+        };
+        let e = Report::try_from(delta).unwrap_err().to_string();
+        assert!(e.contains("patches.delta.base_hash"), "{e}");
+    }
 
     #[test]
     fn short_hash_is_refused_with_the_field_name() {

@@ -55,6 +55,8 @@ pub enum Command {
     Host(HostArgs),
     /// Finds which hosts have a package, optionally below a version.
     Software(SoftwareArgs),
+    /// Shows which hosts miss patches, riskiest first; with a host, its pending updates.
+    Patches(PatchesArgs),
     /// Manages enrolment tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -102,6 +104,38 @@ pub struct SoftwareArgs {
     pub all_states: bool,
 }
 
+/// `wardctl patches`.
+#[derive(Debug, Args)]
+pub struct PatchesArgs {
+    /// Show this host's pending updates (host id, or exact hostname).
+    #[arg(
+        value_name = "ID|HOSTNAME",
+        conflicts_with_all = ["hostname", "os", "security", "security_for", "reboot", "reboot_for", "all"]
+    )]
+    pub host: Option<String>,
+    /// Only hostnames matching this shell glob ("web-*").
+    #[arg(long, value_name = "GLOB")]
+    pub hostname: Option<String>,
+    /// Only hosts with this os-release ID ("debian").
+    #[arg(long, value_name = "ID")]
+    pub os: Option<String>,
+    /// Only hosts with a security update pending.
+    #[arg(long)]
+    pub security: bool,
+    /// Only hosts where a security update has been pending at least this long ("7d").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub security_for: Option<Duration>,
+    /// Only hosts that need a reboot.
+    #[arg(long)]
+    pub reboot: bool,
+    /// Only hosts that have needed a reboot at least this long ("3d").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub reboot_for: Option<Duration>,
+    /// Also list hosts with nothing pending.
+    #[arg(long)]
+    pub all: bool,
+}
+
 /// `wardctl token ...`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -141,6 +175,30 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("wardctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn patches_parses_a_host_or_filters_but_not_both() {
+        let cli = parse(&[
+            "patches",
+            "--security-for",
+            "7d",
+            "--reboot",
+            "--os",
+            "debian",
+        ])
+        .unwrap();
+        let Command::Patches(p) = cli.command else {
+            panic!("expected patches")
+        };
+        assert_eq!(p.security_for, Some(Duration::from_secs(7 * 86_400)));
+        assert!(p.reboot && !p.security && p.host.is_none());
+        let cli = parse(&["patches", "web-1"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Patches(PatchesArgs { host: Some(ref h), .. }) if h == "web-1")
+        );
+        let err = parse(&["patches", "web-1", "--security"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
     }
 
     #[test]

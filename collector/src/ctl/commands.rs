@@ -10,7 +10,9 @@ use tonic::{Code, Status};
 use ward_proto::v1 as pb;
 use ward_proto::v1::admin_service_client::AdminServiceClient;
 
-use super::cli::{Cli, Command, HostsArgs, SoftwareArgs, TokenCommand, TokenCreateArgs};
+use super::cli::{
+    Cli, Command, HostsArgs, PatchesArgs, SoftwareArgs, TokenCommand, TokenCreateArgs,
+};
 use super::connect::{self, CredentialPaths, Credentials, Target, TlsFailure};
 use super::output::{self, EnrollHint, SoftwareQuery, View};
 use crate::version;
@@ -74,6 +76,7 @@ pub enum Call<'a> {
     ListHosts,
     GetHost(&'a str),
     FindSoftware,
+    ListPatches,
     CreateToken,
 }
 
@@ -83,6 +86,7 @@ impl Call<'_> {
             Call::ListHosts => "list hosts",
             Call::GetHost(_) => "show the host",
             Call::FindSoftware => "find software",
+            Call::ListPatches => "list the fleet's patch state",
             Call::CreateToken => "create an enrolment token",
         }
     }
@@ -232,6 +236,16 @@ impl Session {
                 };
                 Ok(output::software(view, query, &matches)?)
             }
+            Command::Patches(PatchesArgs {
+                host: Some(host), ..
+            }) => {
+                let patches = self.get_host_patches(host).await?;
+                Ok(output::host_patches(view, &patches)?)
+            }
+            Command::Patches(args) => {
+                let fleet = self.list_patches(args).await?;
+                Ok(output::patches(view, &fleet)?)
+            }
             Command::Token(TokenCommand::Create(args)) => {
                 // Before the token exists: a CA that cannot be read should not waste one.
                 let hint = EnrollHint {
@@ -309,6 +323,40 @@ impl Session {
         match self.client.find_software(request).await {
             Ok(response) => Ok(response.into_inner().matches),
             Err(status) => Err(self.error(&status, Call::FindSoftware)),
+        }
+    }
+
+    /// Asks for the fleet's patch state, riskiest host first.
+    pub async fn list_patches(
+        &mut self,
+        args: &PatchesArgs,
+    ) -> Result<pb::ListPatchesResponse, Error> {
+        let request = pb::ListPatchesRequest {
+            hostname_glob: args.hostname.clone().unwrap_or_default(),
+            os: args.os.clone().unwrap_or_default(),
+            security_only: args.security,
+            security_pending_for_seconds: args.security_for.map_or(0, |d| d.as_secs()),
+            reboot_required_only: args.reboot,
+            reboot_required_for_seconds: args.reboot_for.map_or(0, |d| d.as_secs()),
+            include_up_to_date: args.all,
+        };
+        match self.client.list_patches(request).await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) => Err(self.error(&status, Call::ListPatches)),
+        }
+    }
+
+    /// Fetches one host's patch state by id or exact hostname.
+    pub async fn get_host_patches(
+        &mut self,
+        host: &str,
+    ) -> Result<pb::GetHostPatchesResponse, Error> {
+        let request = pb::GetHostPatchesRequest {
+            host: host.to_string(),
+        };
+        match self.client.get_host_patches(request).await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) => Err(self.error(&status, Call::GetHost(host))),
         }
     }
 

@@ -271,6 +271,302 @@ pub fn software(
     }
 }
 
+/// Renders `wardctl patches`: JSON is the `ListPatchesResponse` object (hosts riskiest
+/// first, and how many hosts have not reported patch state).
+pub fn patches(view: &View, fleet: &pb::ListPatchesResponse) -> Result<String, Error> {
+    let hosts = &fleet.hosts;
+    match view.format {
+        Format::Json => json(fleet),
+        Format::Csv => csv(
+            &[
+                "host_id",
+                "hostname",
+                "os_id",
+                "pending",
+                "security",
+                "held_back",
+                "security_since",
+                "pending_since",
+                "reboot_required",
+                "reboot_required_since",
+                "restart_units",
+                "running_kernel",
+                "newest_kernel",
+                "patches_reported_at",
+                "last_seen",
+            ],
+            hosts.iter().map(|h| {
+                vec![
+                    h.host_id.clone(),
+                    h.hostname.clone(),
+                    h.os_id.clone(),
+                    h.pending.to_string(),
+                    h.security.to_string(),
+                    h.held_back.to_string(),
+                    h.security_since.to_string(),
+                    h.pending_since.to_string(),
+                    h.reboot_required.to_string(),
+                    h.reboot_required_since.to_string(),
+                    h.restart_units.to_string(),
+                    h.running_kernel.clone(),
+                    h.newest_kernel.clone(),
+                    h.patches_reported_at.to_string(),
+                    h.last_seen.to_string(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            let mut out = if hosts.is_empty() {
+                "no host matches: nothing pending, no reboot needed\n".to_string()
+            } else {
+                let ids = short_ids(hosts.iter().map(|h| h.host_id.as_str()));
+                let mut table = view.table(&[
+                    "HOSTNAME",
+                    "HOST ID",
+                    "OS",
+                    "PENDING",
+                    "SECURITY",
+                    "SECURITY FOR",
+                    "REBOOT",
+                    "RESTART",
+                    "REPORTED",
+                ]);
+                for (h, id) in hosts.iter().zip(ids) {
+                    table.add_row(vec![
+                        text(&h.hostname),
+                        text(&id),
+                        text(os_name(&h.os_pretty_name, &h.os_id)),
+                        Cell::new(count(h.pending)),
+                        Cell::new(count(h.security)),
+                        Cell::new(exposure(h.security > 0, h.security_since, view.now)),
+                        Cell::new(reboot(h.reboot_required, h.reboot_required_since, view.now)),
+                        Cell::new(count(h.restart_units)),
+                        Cell::new(age(h.patches_reported_at, view.now)),
+                    ]);
+                }
+                fit(&mut table, &[2]);
+                align_right(&mut table, &[3, 4, 7]);
+                finish(&table)
+            };
+            if fleet.hosts_without_patch_state > 0 {
+                out.push_str(&format!(
+                    "\n{} host(s) have not reported patch state yet (agents that have not \
+                     reported since they were enrolled or upgraded)\n",
+                    fleet.hosts_without_patch_state
+                ));
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Renders `wardctl patches HOST`: JSON is the `GetHostPatchesResponse` object; CSV one
+/// row per pending update.
+pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<String, Error> {
+    let summary = answer.summary.clone().unwrap_or_default();
+    let pending = answer
+        .patches
+        .as_ref()
+        .map_or(&[][..], |p| p.pending.as_slice());
+    match view.format {
+        Format::Json => json(answer),
+        Format::Csv => csv(
+            &[
+                "name",
+                "arch",
+                "source",
+                "installed_version",
+                "candidate_version",
+                "security",
+                "origin",
+                "suite",
+                "held_back",
+                "advisories",
+                "cves",
+                "first_seen",
+                "security_since",
+            ],
+            pending.iter().map(|u| {
+                vec![
+                    u.name.clone(),
+                    u.arch.clone(),
+                    u.source.clone(),
+                    u.installed_version.clone(),
+                    u.candidate_version.clone(),
+                    u.security.to_string(),
+                    u.origin.clone(),
+                    u.suite.clone(),
+                    u.held_back.to_string(),
+                    advisory_ids(u).join(" "),
+                    cves(u).join(" "),
+                    u.first_seen.to_string(),
+                    u.security_since.to_string(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            let Some(patches) = &answer.patches else {
+                return Ok(format!(
+                    "{} has not reported patch state yet\n",
+                    printable(&summary.hostname)
+                ));
+            };
+            let mut rows = vec![
+                ("hostname", summary.hostname.clone()),
+                ("id", summary.host_id.clone()),
+                (
+                    "os",
+                    os_name(&summary.os_pretty_name, &summary.os_id).to_string(),
+                ),
+                (
+                    "pending",
+                    format!(
+                        "{} ({} security, {} held back)",
+                        summary.pending, summary.security, summary.held_back
+                    ),
+                ),
+                (
+                    "security for",
+                    exposure(summary.security > 0, summary.security_since, view.now),
+                ),
+                (
+                    "reboot",
+                    reboot(
+                        summary.reboot_required,
+                        summary.reboot_required_since,
+                        view.now,
+                    ),
+                ),
+            ];
+            if !patches.reboot_required_packages.is_empty() {
+                rows.push(("reboot for", patches.reboot_required_packages.join(" ")));
+            }
+            rows.push((
+                "running kernel",
+                or_dash(&patches.running_kernel).to_string(),
+            ));
+            rows.push(("newest kernel", or_dash(&patches.newest_kernel).to_string()));
+            rows.push((
+                "package managers",
+                or_dash(&patches.managers.join(", ")).to_string(),
+            ));
+            rows.push(("reported", when(summary.patches_reported_at, view.now)));
+            let mut sections = vec![pairs(view, &rows)];
+            if !pending.is_empty() {
+                let mut table = view.table(&[
+                    "PACKAGE",
+                    "ARCH",
+                    "INSTALLED",
+                    "CANDIDATE",
+                    "FROM",
+                    "SECURITY",
+                    "PENDING FOR",
+                    "NOTE",
+                ]);
+                for u in pending {
+                    let mut security: Vec<String> = Vec::new();
+                    if u.security {
+                        security.push("yes".into());
+                    }
+                    security.extend(u.advisories.iter().map(|a| {
+                        if a.severity.is_empty() {
+                            a.id.clone()
+                        } else {
+                            format!("{} ({})", a.id, a.severity)
+                        }
+                    }));
+                    table.add_row(vec![
+                        text(&u.name),
+                        text(&u.arch),
+                        text(&u.installed_version),
+                        text(&u.candidate_version),
+                        text(or_dash(&u.suite)),
+                        lines(&security),
+                        Cell::new(exposure(true, u.first_seen, view.now)),
+                        Cell::new(notes(u).join(", ")),
+                    ]);
+                }
+                fit(&mut table, &[4, 5]);
+                sections.push(section("Pending updates", finish(&table)));
+            }
+            if !patches.restart_needed.is_empty() {
+                let mut table = view.table(&["UNIT", "PROCESSES", "REPLACED FILES"]);
+                for r in &patches.restart_needed {
+                    let files = r.files.len();
+                    table.add_row(vec![
+                        text(&r.unit),
+                        Cell::new(r.pids.len()),
+                        lines(
+                            &r.files
+                                .iter()
+                                .take(3)
+                                .cloned()
+                                .chain((files > 3).then(|| format!("... {} more", files - 3)))
+                                .collect::<Vec<_>>(),
+                        ),
+                    ]);
+                }
+                fit(&mut table, &[2]);
+                sections.push(section("Needs restart", finish(&table)));
+            }
+            Ok(sections.join("\n\n") + "\n")
+        }
+    }
+}
+
+/// How long a condition has held: "12d"; "-" when it does not hold, "yes" when its start
+/// is unknown.
+fn exposure(active: bool, since: i64, now: i64) -> String {
+    match (active, since) {
+        (false, _) => "-".into(),
+        (true, 0) => "yes".into(),
+        (true, since) => span(now.saturating_sub(since).unsigned_abs()),
+    }
+}
+
+/// "yes, 3d" / "yes" / "-".
+fn reboot(required: bool, since: i64, now: i64) -> String {
+    match (required, since) {
+        (false, _) => "-".into(),
+        (true, 0) => "yes".into(),
+        (true, since) => format!("yes, {}", span(now.saturating_sub(since).unsigned_abs())),
+    }
+}
+
+fn advisory_ids(u: &pb::PendingUpdate) -> Vec<String> {
+    u.advisories.iter().map(|a| a.id.clone()).collect()
+}
+
+fn cves(u: &pb::PendingUpdate) -> Vec<String> {
+    let mut cves: Vec<String> = u
+        .advisories
+        .iter()
+        .flat_map(|a| a.cves.iter().cloned())
+        .collect();
+    cves.sort();
+    cves.dedup();
+    cves
+}
+
+/// What else an admin should know about a pending update.
+fn notes(u: &pb::PendingUpdate) -> Vec<String> {
+    let mut notes = Vec::new();
+    if u.held_back {
+        notes.push("held back".to_string());
+    }
+    if let Some(pct) = u.phased_percentage {
+        notes.push(if u.phased_excluded {
+            format!("phased {pct}%, not yet here")
+        } else {
+            format!("phased {pct}%")
+        });
+    }
+    if u.downgrade {
+        notes.push("downgrade (pinned)".to_string());
+    }
+    notes
+}
+
 /// Renders `wardctl token create`: JSON is the `CreateEnrollmentTokenResponse` object;
 /// the table adds the `ward-agent enroll` command that uses the token.
 pub fn token(

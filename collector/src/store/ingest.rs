@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use ward_proto::digest::{self, Hash};
 use ward_proto::{delta, v1 as pb};
 
-use super::{SectionUpdate, SoftwareUpdate};
+use super::{PatchesUpdate, SectionUpdate, SoftwareUpdate};
 
 /// The package state counted in a host's software count.
 pub const INSTALLED: &str = "installed";
@@ -99,6 +99,98 @@ pub fn software(
                 Err(_) => Decision::SendFull,
             }
         }
+    }
+}
+
+/// Decides what a patches update does, given the hash of the held patches section and
+/// the held section itself (None when nothing is held; only a delta reads it).
+pub fn patches(
+    held: Option<&Hash>,
+    base: Option<&pb::Patches>,
+    update: PatchesUpdate,
+) -> Decision<pb::Patches> {
+    match update {
+        PatchesUpdate::Unchanged(h) => section(
+            held,
+            SectionUpdate::Unchanged(h),
+            digest::canonicalize_patches,
+            digest::patches,
+        ),
+        PatchesUpdate::Full(p) => section(
+            held,
+            SectionUpdate::Full(p),
+            digest::canonicalize_patches,
+            digest::patches,
+        ),
+        PatchesUpdate::Delta(d) => {
+            let (Some(held), Some(base)) = (held, base) else {
+                return Decision::SendFull;
+            };
+            match delta::apply_patches(base, &d) {
+                Ok(next) => {
+                    let hash = digest::patches(&next);
+                    if &hash == held {
+                        Decision::Keep
+                    } else {
+                        Decision::Replace(next, hash)
+                    }
+                }
+                Err(_) => Decision::SendFull,
+            }
+        }
+    }
+}
+
+/// What the fleet view and the patch rules need of a host's patch section, in brief.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatchFacts {
+    pub pending: u32,
+    pub security: u32,
+    pub held_back: u32,
+    /// Oldest `security_since` of the pending security updates; 0 when none is known.
+    pub security_since: i64,
+    /// Oldest `first_seen` of the pending updates; 0 when none is known.
+    pub pending_since: i64,
+    pub reboot_required: bool,
+    /// 0 when no reboot is required or the agent did not say since when.
+    pub reboot_required_since: i64,
+    pub restart_units: u32,
+    pub running_kernel: String,
+    pub newest_kernel: String,
+    /// Package managers, comma-separated.
+    pub managers: String,
+}
+
+/// Summarises a patches section. Times come from the agent's clock: one ahead of the
+/// collector's (`now`) is clamped to `now`, so an exposure is never negative.
+pub fn patch_facts(p: &pb::Patches, now: i64) -> PatchFacts {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let clamp = |t: i64| t.min(now);
+    let oldest = |times: &mut dyn Iterator<Item = i64>| {
+        times.filter(|t| *t > 0).map(clamp).min().unwrap_or(0)
+    };
+    PatchFacts {
+        pending: count(p.pending.len()),
+        security: count(p.pending.iter().filter(|u| u.security).count()),
+        held_back: count(p.pending.iter().filter(|u| u.held_back).count()),
+        security_since: oldest(
+            &mut p
+                .pending
+                .iter()
+                .filter(|u| u.security)
+                .map(|u| u.security_since),
+        ),
+        pending_since: oldest(&mut p.pending.iter().map(|u| u.first_seen)),
+        reboot_required: p.reboot_required,
+        reboot_required_since: if p.reboot_required && p.reboot_required_since > 0 {
+            clamp(p.reboot_required_since)
+        } else {
+            0
+        },
+        restart_units: count(p.restart_needed.len()),
+        running_kernel: p.running_kernel.clone(),
+        newest_kernel: p.newest_kernel.clone(),
+        managers: p.managers.join(","),
     }
 }
 
@@ -361,5 +453,76 @@ mod tests {
             pkg("c", "1", INSTALLED),
         ]);
         assert_eq!(installed_count(&s), 2);
+    }
+
+    fn update(name: &str, security: bool, since: i64) -> pb::PendingUpdate {
+        pb::PendingUpdate {
+            name: name.into(),
+            arch: "amd64".into(),
+            source: "deb".into(),
+            installed_version: "1".into(),
+            candidate_version: "2".into(),
+            security,
+            first_seen: since,
+            security_since: if security { since } else { 0 },
+            held_back: name.starts_with("held"),
+            ..Default::default()
+        }
+    }
+
+    fn patch_section(pending: Vec<pb::PendingUpdate>) -> pb::Patches {
+        let mut p = pb::Patches {
+            pending,
+            reboot_required: true,
+            reboot_required_since: 500,
+            managers: vec!["apt".into()],
+            ..Default::default()
+        };
+        digest::canonicalize_patches(&mut p);
+        p
+    }
+
+    #[test]
+    fn patches_full_delta_and_unchanged() {
+        let old = patch_section(vec![update("a", true, 100)]);
+        let new = patch_section(vec![update("a", true, 100), update("b", false, 200)]);
+        let held = digest::patches(&old);
+        assert_eq!(
+            patches(None, None, PatchesUpdate::Full(old.clone())),
+            Decision::Replace(old.clone(), held)
+        );
+        assert_eq!(
+            patches(Some(&held), Some(&old), PatchesUpdate::Unchanged(held)),
+            Decision::Keep
+        );
+        let d = delta::patches(&old, &new);
+        assert_eq!(
+            patches(Some(&held), Some(&old), PatchesUpdate::Delta(d.clone())),
+            Decision::Replace(new.clone(), digest::patches(&new))
+        );
+        assert_eq!(
+            patches(Some(&held), None, PatchesUpdate::Delta(d)),
+            Decision::SendFull
+        );
+    }
+
+    #[test]
+    fn patch_facts_take_the_oldest_times_and_clamp_the_future() {
+        let p = patch_section(vec![
+            update("a", true, 300),
+            update("b", true, 100),
+            update("c", false, 50),
+            update("held-d", false, 0),
+            update("e", true, 9_999),
+        ]);
+        let f = patch_facts(&p, 1_000);
+        assert_eq!((f.pending, f.security, f.held_back), (5, 3, 1));
+        assert_eq!((f.security_since, f.pending_since), (100, 50));
+        assert_eq!((f.reboot_required, f.reboot_required_since), (true, 500));
+        assert_eq!(f.managers, "apt");
+        let future = patch_section(vec![update("a", true, 5_000)]);
+        assert_eq!(patch_facts(&future, 1_000).security_since, 1_000);
+        let none = pb::Patches::default();
+        assert_eq!(patch_facts(&none, 1_000), PatchFacts::default());
     }
 }

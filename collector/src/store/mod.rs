@@ -66,6 +66,34 @@ pub trait Store: Send + Sync + 'static {
         name_glob: &str,
         include_not_installed: bool,
     ) -> Result<Vec<pb::SoftwareMatch>, Error>;
+    /// The patch summaries of hosts matching `filter`'s hostname and os filters, in no
+    /// particular order (the caller filters further and sorts by risk), with the number
+    /// of matching hosts that have no patch state yet.
+    async fn list_patches(&self, filter: &PatchFilter) -> Result<PatchList, Error>;
+    /// One host's patch summary and section, the host named as for [`Store::get_host`].
+    /// The summary is that of a host with nothing reported when it has sent no patch
+    /// state (the section is then None).
+    async fn get_patches(
+        &self,
+        id_or_hostname: &str,
+    ) -> Result<Option<(pb::HostPatchSummary, Option<pb::Patches>)>, Error>;
+}
+
+/// Which hosts [`Store::list_patches`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatchFilter {
+    /// `*`/`?` glob on the hostname, case-insensitive.
+    pub hostname_glob: Option<String>,
+    /// os-release ID, case-insensitive.
+    pub os: Option<String>,
+}
+
+/// The answer of [`Store::list_patches`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PatchList {
+    pub hosts: Vec<pb::HostPatchSummary>,
+    /// Matching hosts that have not reported patch state.
+    pub without_patch_state: u32,
 }
 
 /// An enrolment token to record.
@@ -110,6 +138,7 @@ pub struct Report {
     pub os: Option<SectionUpdate<pb::OsInfo>>,
     pub hardware: Option<SectionUpdate<pb::Hardware>>,
     pub software: Option<SoftwareUpdate>,
+    pub patches: Option<PatchesUpdate>,
 }
 
 /// An os or hardware section as a report carries it.
@@ -132,6 +161,17 @@ pub enum SoftwareUpdate {
     Delta(pb::SoftwareDelta),
 }
 
+/// The patches section as a report carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchesUpdate {
+    /// Unchanged since the collector acknowledged this hash.
+    Unchanged(Hash),
+    /// The whole section.
+    Full(pb::Patches),
+    /// The difference from the section acknowledged as the delta's base hash.
+    Delta(pb::PatchesDelta),
+}
+
 /// What a report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportOutcome {
@@ -139,7 +179,7 @@ pub struct ReportOutcome {
     pub applied_sequence: u64,
     /// True when the sequence had been applied already and nothing changed.
     pub duplicate: bool,
-    /// One entry per known section (os, hardware, software), whether reported or not.
+    /// One entry per known section ([`SECTIONS`]), whether reported or not.
     pub sections: Vec<SectionAck>,
 }
 
@@ -185,6 +225,7 @@ pub struct HostDetail {
     pub os: Option<pb::OsInfo>,
     pub hardware: Option<pb::Hardware>,
     pub software: Option<pb::Software>,
+    pub patches: Option<pb::Patches>,
 }
 
 /// Why a store operation failed.
@@ -248,10 +289,11 @@ fn format_time(secs: i64) -> String {
 }
 
 /// The sections a report can carry, in ack order.
-pub const SECTIONS: [pb::Section; 3] = [
+pub const SECTIONS: [pb::Section; 4] = [
     pb::Section::Os,
     pb::Section::Hardware,
     pb::Section::Software,
+    pb::Section::Patches,
 ];
 
 /// Converts a stored section number, None for numbers this build does not know.

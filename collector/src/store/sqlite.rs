@@ -15,8 +15,9 @@ use ward_proto::v1 as pb;
 
 use super::ingest::{self, Decision};
 use super::{
-    Error, HostDetail, HostFilter, HostPage, HostStatus, NewHost, NewToken, Report, ReportOutcome,
-    SECTIONS, SectionAck, SoftwareUpdate, Store, glob, page_token, section_from_i64,
+    Error, HostDetail, HostFilter, HostPage, HostStatus, NewHost, NewToken, PatchFilter, PatchList,
+    Report, ReportOutcome, SECTIONS, SectionAck, SoftwareUpdate, Store, glob, page_token,
+    section_from_i64,
 };
 
 /// The SQLite schema's migrations, embedded at build time.
@@ -80,6 +81,74 @@ struct Held {
     os: Option<Hash>,
     hardware: Option<Hash>,
     software: Option<Hash>,
+    patches: Option<Hash>,
+}
+
+/// Columns of [`PatchRow`], for every query that lists patch summaries.
+macro_rules! patch_columns {
+    () => {
+        "h.id, h.hostname, h.os_id, h.os_pretty_name, h.last_seen, p.pending, p.security, \
+         p.held_back, p.security_since, p.pending_since, p.reboot_required, \
+         p.reboot_required_since, p.restart_units, p.running_kernel, p.newest_kernel, \
+         p.managers, p.reported_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct PatchRow {
+    id: String,
+    hostname: String,
+    os_id: String,
+    os_pretty_name: String,
+    last_seen: i64,
+    pending: Option<i64>,
+    security: Option<i64>,
+    held_back: Option<i64>,
+    security_since: Option<i64>,
+    pending_since: Option<i64>,
+    reboot_required: Option<i64>,
+    reboot_required_since: Option<i64>,
+    restart_units: Option<i64>,
+    running_kernel: Option<String>,
+    newest_kernel: Option<String>,
+    managers: Option<String>,
+    reported_at: Option<i64>,
+}
+
+impl PatchRow {
+    /// Whether the host has reported patch state (the LEFT JOIN found a row).
+    fn reported(&self) -> bool {
+        self.reported_at.is_some()
+    }
+
+    fn into_summary(self) -> pb::HostPatchSummary {
+        let n = |v: Option<i64>| u32::try_from(v.unwrap_or(0)).unwrap_or(0);
+        pb::HostPatchSummary {
+            host_id: self.id,
+            hostname: self.hostname,
+            os_id: self.os_id,
+            os_pretty_name: self.os_pretty_name,
+            pending: n(self.pending),
+            security: n(self.security),
+            held_back: n(self.held_back),
+            security_since: self.security_since.unwrap_or(0),
+            pending_since: self.pending_since.unwrap_or(0),
+            reboot_required: self.reboot_required.unwrap_or(0) != 0,
+            reboot_required_since: self.reboot_required_since.unwrap_or(0),
+            restart_units: n(self.restart_units),
+            running_kernel: self.running_kernel.unwrap_or_default(),
+            newest_kernel: self.newest_kernel.unwrap_or_default(),
+            last_seen: self.last_seen,
+            patches_reported_at: self.reported_at.unwrap_or(0),
+            managers: self
+                .managers
+                .unwrap_or_default()
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -321,6 +390,27 @@ impl Store for SqliteStore {
                 }
             }
         }
+        if let Some(update) = report.patches {
+            let base =
+                held_body::<pb::Patches>(&mut tx, host_id, pb::Section::Patches, &mut held.patches)
+                    .await?;
+            match ingest::patches(held.patches.as_ref(), base.as_ref(), update) {
+                Decision::Keep => {
+                    sqlx::query("UPDATE host_patches SET reported_at = $2 WHERE host_id = $1")
+                        .bind(host_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Decision::SendFull => send_full.push(pb::Section::Patches),
+                Decision::Replace(p, hash) => {
+                    write_section(&mut tx, host_id, pb::Section::Patches, &hash, &p, now).await?;
+                    write_patch_facts(&mut tx, host_id, &ingest::patch_facts(&p, now), now).await?;
+                    held.patches = Some(hash);
+                    replaced += 1;
+                }
+            }
+        }
         // Last, so that a failure here (tests induce one) proves the section writes roll back.
         sqlx::query(
             "UPDATE hosts SET last_sequence = $2, last_report = $3, last_seen = $3, \
@@ -428,37 +518,17 @@ impl Store for SqliteStore {
     async fn get_host(&self, id_or_hostname: &str) -> Result<Option<HostDetail>, Error> {
         // One read transaction: the summary and the sections come from the same snapshot.
         let mut tx = self.pool.begin().await?;
-        let by_id: Option<HostRow> = sqlx::query_as(concat!(
+        let Some(id) = resolve_host(&mut tx, id_or_hostname).await? else {
+            return Ok(None);
+        };
+        let row: HostRow = sqlx::query_as(concat!(
             "SELECT ",
             host_columns!(),
             " FROM hosts WHERE id = $1"
         ))
-        .bind(id_or_hostname)
-        .fetch_optional(&mut *tx)
+        .bind(&id)
+        .fetch_one(&mut *tx)
         .await?;
-        let row = match by_id {
-            Some(row) => row,
-            None => {
-                let mut rows: Vec<HostRow> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    host_columns!(),
-                    " FROM hosts WHERE hostname = $1 ORDER BY id"
-                ))
-                .bind(id_or_hostname)
-                .fetch_all(&mut *tx)
-                .await?;
-                match rows.len() {
-                    0 => return Ok(None),
-                    1 => rows.remove(0),
-                    _ => {
-                        return Err(Error::AmbiguousHost {
-                            name: id_or_hostname.to_owned(),
-                            ids: rows.into_iter().map(|r| r.id).collect(),
-                        });
-                    }
-                }
-            }
-        };
         let bodies: Vec<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT section, body FROM sections WHERE host_id = $1")
                 .bind(&row.id)
@@ -471,6 +541,7 @@ impl Store for SqliteStore {
             os: None,
             hardware: None,
             software: None,
+            patches: None,
         };
         // A body that does not decode is left out rather than failing the whole host: the
         // agent's next report finds it not held and sends it in full (see apply_report).
@@ -482,6 +553,9 @@ impl Store for SqliteStore {
                 }
                 Some(s @ pb::Section::Software) => {
                     detail.software = decode_body(&host_id, s, &body);
+                }
+                Some(s @ pb::Section::Patches) => {
+                    detail.patches = decode_body(&host_id, s, &body);
                 }
                 // Sections a later version stored: not part of this build's answer.
                 _ => {}
@@ -538,6 +612,130 @@ impl Store for SqliteStore {
             })
             .collect())
     }
+
+    async fn list_patches(&self, filter: &PatchFilter) -> Result<PatchList, Error> {
+        let hostname_like = filter
+            .hostname_glob
+            .as_deref()
+            .filter(|g| !g.is_empty())
+            .map(glob::to_like);
+        let os = filter.os.as_deref().filter(|o| !o.is_empty());
+        let rows: Vec<PatchRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            patch_columns!(),
+            r" FROM hosts h LEFT JOIN host_patches p ON p.host_id = h.id
+              WHERE ($1 IS NULL OR LOWER(h.hostname) LIKE LOWER($1) ESCAPE '\')
+                AND ($2 IS NULL OR LOWER(h.os_id) = LOWER($2))
+              ORDER BY h.hostname, h.id"
+        ))
+        .bind(hostname_like)
+        .bind(os)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut list = PatchList::default();
+        for row in rows {
+            if row.reported() {
+                list.hosts.push(row.into_summary());
+            } else {
+                list.without_patch_state = list.without_patch_state.saturating_add(1);
+            }
+        }
+        Ok(list)
+    }
+
+    async fn get_patches(
+        &self,
+        id_or_hostname: &str,
+    ) -> Result<Option<(pb::HostPatchSummary, Option<pb::Patches>)>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let Some(id) = resolve_host(&mut tx, id_or_hostname).await? else {
+            return Ok(None);
+        };
+        let row: PatchRow = sqlx::query_as(concat!(
+            "SELECT ",
+            patch_columns!(),
+            " FROM hosts h LEFT JOIN host_patches p ON p.host_id = h.id WHERE h.id = $1"
+        ))
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let body: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT body FROM sections WHERE host_id = $1 AND section = $2")
+                .bind(&id)
+                .bind(pb::Section::Patches as i64)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let patches = body.and_then(|b| decode_body(&id, pb::Section::Patches, &b));
+        Ok(Some((row.into_summary(), patches)))
+    }
+}
+
+/// Returns the id of the host named by exact id, else by exact hostname; None when none
+/// matches, Error::AmbiguousHost when several hosts share the hostname.
+async fn resolve_host(
+    conn: &mut SqliteConnection,
+    id_or_hostname: &str,
+) -> Result<Option<String>, Error> {
+    let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM hosts WHERE id = $1")
+        .bind(id_or_hostname)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if by_id.is_some() {
+        return Ok(by_id);
+    }
+    let mut ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM hosts WHERE hostname = $1 ORDER BY id")
+            .bind(id_or_hostname)
+            .fetch_all(&mut *conn)
+            .await?;
+    match ids.len() {
+        0 => Ok(None),
+        1 => Ok(ids.pop()),
+        _ => Err(Error::AmbiguousHost {
+            name: id_or_hostname.to_owned(),
+            ids,
+        }),
+    }
+}
+
+/// Writes a host's patch summary (the row follows the patches section it summarises).
+async fn write_patch_facts(
+    conn: &mut SqliteConnection,
+    host_id: &str,
+    f: &ingest::PatchFacts,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO host_patches (host_id, pending, security, held_back, security_since, \
+         pending_since, reboot_required, reboot_required_since, restart_units, running_kernel, \
+         newest_kernel, managers, reported_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (host_id) DO UPDATE SET pending = excluded.pending, \
+         security = excluded.security, held_back = excluded.held_back, \
+         security_since = excluded.security_since, pending_since = excluded.pending_since, \
+         reboot_required = excluded.reboot_required, \
+         reboot_required_since = excluded.reboot_required_since, \
+         restart_units = excluded.restart_units, running_kernel = excluded.running_kernel, \
+         newest_kernel = excluded.newest_kernel, managers = excluded.managers, \
+         reported_at = excluded.reported_at",
+    )
+    .bind(host_id)
+    .bind(i64::from(f.pending))
+    .bind(i64::from(f.security))
+    .bind(i64::from(f.held_back))
+    .bind(f.security_since)
+    .bind(f.pending_since)
+    .bind(f.reboot_required)
+    .bind(f.reboot_required_since)
+    .bind(i64::from(f.restart_units))
+    .bind(&f.running_kernel)
+    .bind(&f.newest_kernel)
+    .bind(&f.managers)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 impl HostRow {
@@ -568,6 +766,7 @@ impl Held {
             pb::Section::Os => self.os,
             pb::Section::Hardware => self.hardware,
             pb::Section::Software => self.software,
+            pb::Section::Patches => self.patches,
             _ => None,
         }
     }
@@ -601,6 +800,7 @@ async fn held_hashes(conn: &mut SqliteConnection, host_id: &str) -> Result<Held,
             pb::Section::Os => &mut held.os,
             pb::Section::Hardware => &mut held.hardware,
             pb::Section::Software => &mut held.software,
+            pb::Section::Patches => &mut held.patches,
             _ => continue,
         };
         // A hash of the wrong length counts as not held, like a body that does not

@@ -35,6 +35,9 @@ macro_rules! conformance_tests {
             list_hosts_filters,
             find_software_by_name_and_glob,
             get_host_by_id_or_hostname,
+            patches_full_delta_unchanged_and_summary,
+            patches_bad_delta_changes_nothing,
+            list_patches_filters_and_counts_silent_hosts,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {
@@ -154,7 +157,48 @@ fn report(sequence: u64) -> Report {
         os: None,
         hardware: None,
         software: None,
+        patches: None,
     }
+}
+
+fn pending(name: &str, security: bool, since: i64) -> pb::PendingUpdate {
+    pb::PendingUpdate {
+        name: name.into(),
+        arch: "amd64".into(),
+        source: "deb".into(),
+        installed_version: "1.0-1".into(),
+        candidate_version: "1.0-2".into(),
+        security,
+        origin: "Debian".into(),
+        suite: if security {
+            "bookworm-security"
+        } else {
+            "bookworm"
+        }
+        .into(),
+        first_seen: since,
+        security_since: if security { since } else { 0 },
+        ..Default::default()
+    }
+}
+
+fn patch_state(pending: Vec<pb::PendingUpdate>, reboot_since: Option<i64>) -> pb::Patches {
+    let mut p = pb::Patches {
+        pending,
+        reboot_required: reboot_since.is_some(),
+        reboot_required_since: reboot_since.unwrap_or(0),
+        running_kernel: "6.1.0-9-amd64".into(),
+        newest_kernel: "6.1.0-40-amd64".into(),
+        managers: vec!["apt".into()],
+        restart_needed: vec![pb::Restart {
+            unit: "ssh.service".into(),
+            pids: vec![42],
+            files: vec!["/usr/lib/x86_64-linux-gnu/libssl.so.3".into()],
+        }],
+        ..Default::default()
+    };
+    digest::canonicalize_patches(&mut p);
+    p
 }
 
 fn ack(outcome: &ReportOutcome, section: pb::Section) -> &SectionAck {
@@ -351,6 +395,11 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
                     hash: Some(sw0_h),
                     send_full: false
                 },
+                SectionAck {
+                    section: pb::Section::Patches,
+                    hash: None,
+                    send_full: false
+                },
             ],
         }
     );
@@ -423,7 +472,8 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
         vec![
             (Some(os_h), false),
             (Some(hw_h), false),
-            (Some(sw0_h), false)
+            (Some(sw0_h), false),
+            (None, false)
         ]
     );
     let d2 = store.get_host("h1").await.unwrap().unwrap();
@@ -463,7 +513,8 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
         vec![
             (Some(os_h), false),
             (Some(hw_h), false),
-            (Some(sw1_h), false)
+            (Some(sw1_h), false),
+            (None, false)
         ]
     );
     let d3 = store.get_host("h1").await.unwrap().unwrap();
@@ -644,8 +695,12 @@ pub(crate) async fn unchanged_with_a_hash_not_held_asks_for_full(store: &dyn Sto
         .unwrap();
     expect_send_full(&out, pb::Section::Os, None);
     // Sections absent from the report are listed all the same, asking for nothing.
-    assert_eq!(out.sections.len(), 3);
-    for section in [pb::Section::Hardware, pb::Section::Software] {
+    assert_eq!(out.sections.len(), SECTIONS.len());
+    for section in [
+        pb::Section::Hardware,
+        pb::Section::Software,
+        pb::Section::Patches,
+    ] {
         assert_eq!(
             ack(&out, section),
             &SectionAck {
@@ -1155,4 +1210,230 @@ pub(crate) async fn get_host_by_id_or_hostname(store: &dyn Store) {
     store.apply_report("h3", r, NOW).await.unwrap();
     assert_eq!(by("beta").await.as_deref(), Some("h2"));
     assert_eq!(by("gamma").await.as_deref(), Some("h3"));
+}
+
+// ---- patches ----
+
+pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) {
+    enrol(store, &[("h1", "web-1")]).await;
+    let v1 = patch_state(
+        vec![
+            pending("openssl", true, NOW - 10 * 86400),
+            pending("curl", false, NOW - 20 * 86400),
+        ],
+        None,
+    );
+    let out = store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Full(v1.clone())),
+                ..report(1)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let a = ack(&out, pb::Section::Patches);
+    assert_eq!((a.hash, a.send_full), (Some(digest::patches(&v1)), false));
+    let (summary, held) = store.get_patches("web-1").await.unwrap().unwrap();
+    assert_eq!(held.as_ref(), Some(&v1));
+    assert_eq!(
+        (
+            summary.pending,
+            summary.security,
+            summary.security_since,
+            summary.pending_since
+        ),
+        (2, 1, NOW - 10 * 86400, NOW - 20 * 86400)
+    );
+    assert_eq!(summary.restart_units, 1);
+    assert_eq!(summary.managers, vec!["apt"]);
+    assert_eq!(summary.patches_reported_at, NOW);
+    assert_eq!(
+        store
+            .get_host("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .patches
+            .as_ref(),
+        Some(&v1)
+    );
+
+    // Unchanged: nothing moves but the time it was last reported.
+    store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Unchanged(digest::patches(&v1))),
+                ..report(2)
+            },
+            NOW + 60,
+        )
+        .await
+        .unwrap();
+    let (summary, _) = store.get_patches("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (summary.pending, summary.patches_reported_at),
+        (2, NOW + 60)
+    );
+
+    // A delta: openssl installed, a reboot now required.
+    let v2 = patch_state(
+        vec![pending("curl", false, NOW - 20 * 86400)],
+        Some(NOW + 100),
+    );
+    let out = store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Delta(delta::patches(&v1, &v2))),
+                ..report(3)
+            },
+            NOW + 120,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ack(&out, pb::Section::Patches).hash,
+        Some(digest::patches(&v2))
+    );
+    let (summary, held) = store.get_patches("h1").await.unwrap().unwrap();
+    assert_eq!(held, Some(v2.clone()));
+    assert_eq!(
+        (summary.pending, summary.security, summary.security_since),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        (summary.reboot_required, summary.reboot_required_since),
+        (true, NOW + 100)
+    );
+    let held_hashes = store.heartbeat("h1", "1.0.0", NOW + 130).await.unwrap();
+    assert!(held_hashes.contains(&(pb::Section::Patches, digest::patches(&v2))));
+}
+
+pub(crate) async fn patches_bad_delta_changes_nothing(store: &dyn Store) {
+    enrol(store, &[("h1", "web-1")]).await;
+    let v1 = patch_state(vec![pending("openssl", true, NOW)], None);
+    let other = patch_state(vec![pending("zlib", true, NOW)], None);
+    let v2 = patch_state(vec![], None);
+    // Nothing held yet: a delta asks for the full section.
+    let out = store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Delta(delta::patches(&v1, &v2))),
+                ..report(1)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(ack(&out, pb::Section::Patches).send_full);
+    assert_eq!(store.get_patches("h1").await.unwrap().unwrap().1, None);
+    store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Full(v1.clone())),
+                ..report(2)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    // A delta against another base is refused and the held section stays.
+    let out = store
+        .apply_report(
+            "h1",
+            Report {
+                patches: Some(PatchesUpdate::Delta(delta::patches(&other, &v2))),
+                ..report(3)
+            },
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    let a = ack(&out, pb::Section::Patches);
+    assert!(a.send_full);
+    assert_eq!(a.hash, Some(digest::patches(&v1)));
+    let (summary, held) = store.get_patches("h1").await.unwrap().unwrap();
+    assert_eq!((held, summary.security), (Some(v1), 1));
+}
+
+pub(crate) async fn list_patches_filters_and_counts_silent_hosts(store: &dyn Store) {
+    enrol(
+        store,
+        &[
+            ("h1", "web-1"),
+            ("h2", "web-2"),
+            ("h3", "db-1"),
+            ("h4", "quiet"),
+        ],
+    )
+    .await;
+    let send = |id: &'static str, seq: u64, os: &'static str, p: pb::Patches| async move {
+        store
+            .apply_report(
+                id,
+                Report {
+                    os: Some(SectionUpdate::Full(os_info(id, os))),
+                    patches: Some(PatchesUpdate::Full(p)),
+                    ..report(seq)
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+    };
+    send(
+        "h1",
+        1,
+        "debian",
+        patch_state(vec![pending("a", true, NOW - 86400)], None),
+    )
+    .await;
+    send("h2", 1, "debian", patch_state(vec![], None)).await;
+    send(
+        "h3",
+        1,
+        "rocky",
+        patch_state(vec![pending("b", false, NOW)], Some(NOW - 5)),
+    )
+    .await;
+    let all = store.list_patches(&PatchFilter::default()).await.unwrap();
+    assert_eq!(all.without_patch_state, 1);
+    let mut names: Vec<&str> = all.hosts.iter().map(|h| h.hostname.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["h1", "h2", "h3"]);
+    let debian = store
+        .list_patches(&PatchFilter {
+            os: Some("DEBIAN".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(debian.hosts.len(), 2);
+    assert_eq!(debian.without_patch_state, 0);
+    let globbed = store
+        .list_patches(&PatchFilter {
+            hostname_glob: Some("h[!x]*".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(globbed.hosts.len() <= 3);
+    let h3 = all.hosts.iter().find(|h| h.host_id == "h3").unwrap();
+    assert_eq!(
+        (
+            h3.reboot_required,
+            h3.reboot_required_since,
+            h3.os_id.as_str()
+        ),
+        (true, NOW - 5, "rocky")
+    );
+    assert_eq!(store.get_patches("nobody").await.unwrap(), None);
+    let (quiet, none) = store.get_patches("quiet").await.unwrap().unwrap();
+    assert_eq!((quiet.patches_reported_at, none), (0, None));
 }

@@ -525,15 +525,18 @@ async fn a_bad_below_version_is_refused_before_connecting() {
         "software",
         "openssl",
         "--below",
-        "1.0-",
+        "1 0",
     ])
     .unwrap();
-    let err = run(&cli, &mut Vec::new()).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "--below: invalid version \"1.0-\": revision number is empty"
+    let failure = run(&cli, &mut Vec::new()).await.unwrap_err();
+    let err = failure.to_string();
+    // Every format's reason is given: the bound is compared in each host's own format.
+    assert!(
+        err.starts_with("--below: invalid version \"1 0\": version string has embedded spaces; ")
+            && err.contains("version string has whitespace"),
+        "{err}"
     );
-    assert_eq!(err.exit_code(), EXIT_USAGE);
+    assert_eq!(failure.exit_code(), EXIT_USAGE);
 }
 
 #[tokio::test]
@@ -613,4 +616,156 @@ fn below_versions_are_checked_in_supported_formats() {
     assert!(check_below("3.0.13-1~deb12u1").is_ok());
     assert!(check_below("1:2.36").is_ok());
     assert!(matches!(check_below("1 0"), Err(Error::Usage(_))));
+}
+
+/// Three Debian hosts whose apt lists offer updates: web-1 a security update of openssl
+/// and a reboot pending, web-2 a plain update of curl, db-1 nothing.
+async fn patched_hosts() -> (Fleet, [Enrolled; 3]) {
+    let fleet = Fleet::start().await;
+    let web1 = Machine {
+        updates: vec![("openssl", "3.0.15-1~deb12u1", true)],
+        reboot_required: true,
+        ..Machine::debian(
+            "web-1",
+            &[
+                Pkg::installed("openssl", "3.0.11-1~deb12u2"),
+                Pkg::installed("bash", "5.2.15-2+b7"),
+            ],
+        )
+    };
+    let web2 = Machine {
+        updates: vec![("curl", "7.88.1-10+deb12u8", false)],
+        ..Machine::debian("web-2", &[Pkg::installed("curl", "7.88.1-10+deb12u5")])
+    };
+    let db1 = Machine::debian("db-1", &[Pkg::installed("bash", "5.2.15-2+b7")]);
+    let hosts = [
+        fleet.add(&web1).await,
+        fleet.add(&web2).await,
+        fleet.add(&db1).await,
+    ];
+    (fleet, hosts)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn patches_lists_the_riskiest_hosts_first_and_shows_one_host() {
+    let (fleet, [web1, web2, db1]) = patched_hosts().await;
+    let answer = json(&fleet.wardctl(&["patches", "-o", "json"]).await.unwrap());
+    assert_eq!(field(&answer["hosts"], "hostname"), ["web-1", "web-2"]);
+    let first = &answer["hosts"][0];
+    assert_eq!(first["host_id"], web1.host_id.as_str());
+    assert_eq!(
+        (first["pending"].as_u64(), first["security"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(first["reboot_required"], true);
+    let since = first["security_since"].as_i64().unwrap();
+    assert!(
+        (now() - since).abs() < 120,
+        "first seen at this report: {since}"
+    );
+
+    let all = json(
+        &fleet
+            .wardctl(&["patches", "--all", "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(field(&all["hosts"], "hostname"), ["web-1", "web-2", "db-1"]);
+    assert_eq!(all["hosts"][2]["host_id"], db1.host_id.as_str());
+    let security = json(
+        &fleet
+            .wardctl(&["patches", "--security", "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(field(&security["hosts"], "hostname"), ["web-1"]);
+
+    // Exposure comes from the agent's first-seen times: backdate web-1's and report again.
+    let ten_days_ago = now() - 10 * 86_400;
+    std::fs::write(
+        web1.state_dir.join("patches-seen.json"),
+        format!(
+            r#"{{"pending":{{"deb/amd64/openssl":{{"first_seen":{ten_days_ago},"security_since":{ten_days_ago}}}}},"reboot_required_since":{ten_days_ago}}}"#
+        ),
+    )
+    .unwrap();
+    assert!(
+        field(
+            &json(
+                &fleet
+                    .wardctl(&["patches", "--security-for", "7d", "-o", "json"])
+                    .await
+                    .unwrap()
+            )["hosts"],
+            "hostname"
+        )
+        .is_empty(),
+        "nothing has been pending 7 days before the agent says so"
+    );
+    fleet.report(&web1).await;
+    let old = json(
+        &fleet
+            .wardctl(&["patches", "--security-for", "7d", "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(field(&old["hosts"], "hostname"), ["web-1"]);
+    assert_eq!(
+        old["hosts"][0]["security_since"].as_i64(),
+        Some(ten_days_ago)
+    );
+    let reboot = json(
+        &fleet
+            .wardctl(&["patches", "--reboot-for", "9d", "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(field(&reboot["hosts"], "hostname"), ["web-1"]);
+
+    let table = fleet.wardctl(&["patches"]).await.unwrap();
+    let web1_line = table.lines().find(|l| l.starts_with("web-1")).unwrap();
+    assert!(
+        web1_line.contains("10d") && web1_line.contains("yes, 10d"),
+        "{table}"
+    );
+
+    // One host: its pending updates, in every format.
+    let detail = fleet.wardctl(&["patches", "web-1"]).await.unwrap();
+    for s in [
+        "openssl",
+        "3.0.11-1~deb12u2",
+        "3.0.15-1~deb12u1",
+        "bookworm-security",
+        "libc6",
+        "1 (1 security, 0 held back)",
+    ] {
+        assert!(detail.contains(s), "{s} missing from\n{detail}");
+    }
+    let detail = json(
+        &fleet
+            .wardctl(&["patches", &web2.host_id, "-o", "json"])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(detail["patches"]["pending"][0]["name"], "curl");
+    assert_eq!(detail["patches"]["pending"][0]["security"], false);
+    assert_eq!(detail["patches"]["managers"][0], "apt");
+    let csv = fleet
+        .wardctl(&["patches", "web-1", "-o", "csv"])
+        .await
+        .unwrap();
+    assert!(
+        csv.lines().nth(1).unwrap().starts_with(
+            "openssl,amd64,deb,3.0.11-1~deb12u2,3.0.15-1~deb12u1,true,Debian,bookworm-security"
+        ),
+        "{csv}"
+    );
+    let err = fleet
+        .wardctl(&["patches", "no-such-host"])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no such host: no-such-host; list hosts with `wardctl hosts`"
+    );
 }

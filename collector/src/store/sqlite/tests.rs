@@ -87,6 +87,7 @@ async fn seeded(path: &Path) -> SqliteStore {
             pkg("a", "1"),
             pkg("b", "1"),
         ]))),
+        patches: None,
     };
     store.apply_report("h1", report, NOW + 1).await.unwrap();
     store
@@ -126,6 +127,7 @@ async fn data_survives_closing_and_reopening() {
         os: None,
         hardware: None,
         software: None,
+        patches: None,
     };
     assert!(
         store
@@ -235,6 +237,7 @@ async fn a_failure_late_in_a_report_rolls_everything_back() {
         })),
         hardware: Some(SectionUpdate::Full(pb::Hardware::default())),
         software: Some(SoftwareUpdate::Delta(delta::software(&base, &next))),
+        patches: None,
     };
     let err = store
         .apply_report("h1", report.clone(), NOW + 2)
@@ -288,6 +291,7 @@ fn software_report(sequence: u64, update: SoftwareUpdate) -> Report {
         os: None,
         hardware: None,
         software: Some(update),
+        patches: None,
     }
 }
 
@@ -441,6 +445,7 @@ async fn a_hash_of_the_wrong_length_counts_as_not_held() {
         os: Some(os),
         hardware: None,
         software: None,
+        patches: None,
     };
     let out = store
         .apply_report("h1", report(2, SectionUpdate::Unchanged(hash)), NOW + 3)
@@ -471,6 +476,7 @@ async fn oversized_sequences_are_refused() {
         os: None,
         hardware: None,
         software: None,
+        patches: None,
     };
     let err = store.apply_report("h1", report, NOW).await.unwrap_err();
     assert!(matches!(err, Error::SequenceOutOfRange(u64::MAX)), "{err}");

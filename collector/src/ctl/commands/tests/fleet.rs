@@ -43,6 +43,10 @@ pub struct Machine {
     /// os-release ID.
     pub os_id: &'static str,
     pub packages: Vec<Pkg>,
+    /// Newer versions its apt lists offer: (package, version, from the security archive).
+    pub updates: Vec<(&'static str, &'static str, bool)>,
+    /// Whether `/run/reboot-required` exists.
+    pub reboot_required: bool,
 }
 
 /// A collector serving on 127.0.0.1 from a temporary data directory.
@@ -109,6 +113,8 @@ impl Machine {
             hostname: hostname.to_string(),
             os_id: "debian",
             packages: packages.to_vec(),
+            updates: Vec::new(),
+            reboot_required: false,
         }
     }
 
@@ -138,6 +144,57 @@ impl Machine {
             );
         }
         std::fs::write(path.join("var/lib/dpkg/status"), status).unwrap();
+        self.write_apt(path);
+    }
+
+    /// Writes apt's sources and lists: a main and a security archive offering `updates`.
+    fn write_apt(&self, path: &Path) {
+        let lists = path.join("var/lib/apt/lists");
+        std::fs::create_dir_all(&lists).unwrap();
+        std::fs::create_dir_all(path.join("etc/apt")).unwrap();
+        std::fs::write(
+            path.join("etc/apt/sources.list"),
+            "deb http://deb.example.org/debian bookworm main
+             deb http://security.example.org/debian-security bookworm-security main
+",
+        )
+        .unwrap();
+        for (site, suite, label, security) in [
+            ("deb.example.org_debian", "bookworm", "Debian", false),
+            (
+                "security.example.org_debian-security",
+                "bookworm-security",
+                "Debian-Security",
+                true,
+            ),
+        ] {
+            std::fs::write(
+                lists.join(format!("{site}_dists_{suite}_Release")),
+                format!(
+                    "Origin: Debian\nLabel: {label}\nSuite: {suite}\nCodename: {suite}\nComponents: main\n"
+                ),
+            )
+            .unwrap();
+            let mut packages = String::new();
+            for (name, version, sec) in &self.updates {
+                if *sec == security {
+                    let _ = write!(
+                        packages,
+                        "Package: {name}\nVersion: {version}\nArchitecture: amd64\n\n"
+                    );
+                }
+            }
+            std::fs::write(
+                lists.join(format!("{site}_dists_{suite}_main_binary-amd64_Packages")),
+                packages,
+            )
+            .unwrap();
+        }
+        if self.reboot_required {
+            std::fs::create_dir_all(path.join("run")).unwrap();
+            std::fs::write(path.join("run/reboot-required"), "").unwrap();
+            std::fs::write(path.join("run/reboot-required.pkgs"), "libc6\n").unwrap();
+        }
     }
 }
 
