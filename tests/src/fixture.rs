@@ -71,6 +71,50 @@ impl Root {
     }
 }
 
+impl Root {
+    /// Writes apt's sources and lists for a Debian 12 host: the main archive and the
+    /// security archive, offering `updates` as (package, version, from security). Writing
+    /// again replaces them, as `apt update` would.
+    pub fn write_apt_lists(&self, updates: &[(&str, &str, bool)]) -> anyhow::Result<()> {
+        let lists = self.path.join("var/lib/apt/lists");
+        std::fs::create_dir_all(&lists)?;
+        std::fs::create_dir_all(self.path.join("etc/apt"))?;
+        std::fs::write(
+            self.path.join("etc/apt/sources.list"),
+            "deb http://deb.debian.org/debian bookworm main\n\
+             deb http://security.debian.org/debian-security bookworm-security main\n",
+        )?;
+        for (site, suite, label, security) in [
+            ("deb.debian.org_debian", "bookworm", "Debian", false),
+            (
+                "security.debian.org_debian-security",
+                "bookworm-security",
+                "Debian-Security",
+                true,
+            ),
+        ] {
+            std::fs::write(
+                lists.join(format!("{site}_dists_{suite}_InRelease")),
+                format!(
+                    "Origin: Debian\nLabel: {label}\nSuite: {suite}\nCodename: {suite}\nComponents: main\n"
+                ),
+            )?;
+            let mut packages = String::new();
+            for (name, version, _) in updates.iter().filter(|u| u.2 == security) {
+                let _ = write!(
+                    packages,
+                    "Package: {name}\nVersion: {version}\nArchitecture: amd64\nFilename: pool/{name}.deb\n\n"
+                );
+            }
+            std::fs::write(
+                lists.join(format!("{site}_dists_{suite}_main_binary-amd64_Packages")),
+                packages,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// A realistic package list of `n` packages plus the named ones.
 pub fn packages(n: usize, extra: &[Pkg]) -> Vec<Pkg> {
     let mut v: Vec<Pkg> = (0..n)

@@ -154,9 +154,8 @@ impl Machine {
         std::fs::create_dir_all(path.join("etc/apt")).unwrap();
         std::fs::write(
             path.join("etc/apt/sources.list"),
-            "deb http://deb.example.org/debian bookworm main
-             deb http://security.example.org/debian-security bookworm-security main
-",
+            "deb http://deb.example.org/debian bookworm main\n\
+             deb http://security.example.org/debian-security bookworm-security main\n",
         )
         .unwrap();
         for (site, suite, label, security) in [
