@@ -77,7 +77,24 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .await
         .context("the collector did not return the local host")?
         .into_inner();
-    print_welcome(&url, &running.fingerprint, &data_dir, &host, summary.bytes);
+    let patches = admin
+        .clone()
+        .get_host_patches(pb::GetHostPatchesRequest {
+            host: host_id.clone(),
+        })
+        .await
+        .context("the collector did not return the local host's patch state")?
+        .into_inner()
+        .summary
+        .unwrap_or_default();
+    print_welcome(
+        &url,
+        &running.fingerprint,
+        &data_dir,
+        &host,
+        &patches,
+        summary.bytes,
+    );
 
     let agent_task = tokio::spawn(agent.run(stopped(stop_rx.clone())));
     interrupted.await;
@@ -142,6 +159,7 @@ fn print_welcome(
     fingerprint: &str,
     data_dir: &Path,
     host: &pb::GetHostResponse,
+    patches: &pb::HostPatchSummary,
     bytes: usize,
 ) {
     let s = host.summary.clone().unwrap_or_default();
@@ -164,6 +182,16 @@ fn print_welcome(
         s.memory_bytes as f64 / f64::from(1u32 << 30),
         s.software_count
     );
+    println!(
+        "                  {} updates pending ({} security), reboot {}",
+        patches.pending,
+        patches.security,
+        if patches.reboot_required {
+            "required"
+        } else {
+            "not required"
+        }
+    );
     println!("                  first report: {bytes} bytes");
     println!();
     println!("Try, in another terminal:");
@@ -171,6 +199,8 @@ fn print_welcome(
     println!("  {ctl} host {}", s.hostname);
     println!("  {ctl} software 'openssl*'");
     println!("  {ctl} software libc6 --below 2.36-9+deb12u99");
+    println!("  {ctl} patches");
+    println!("  {ctl} patches {}", s.hostname);
     println!("  {ctl} token create --uses 5 --ttl 1h");
     println!();
     println!("To enrol other machines, serve on an address they can reach (`ward-collector serve`");

@@ -82,6 +82,22 @@ fn quickstart_runs_and_reuses_its_data_directory() {
     }
     assert!(first.contains("wardctl -- --data-dir"), "{first}");
     assert!(first.contains(" hosts\n"), "{first}");
+    assert!(first.contains(" patches\n"), "{first}");
+    // The pending count is apt's own (where there is apt).
+    if let Ok(out) = Command::new("apt")
+        .args(["list", "--upgradable"])
+        .env("LC_ALL", "C")
+        .output()
+    {
+        let upgradable = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("[upgradable from:"))
+            .count();
+        assert!(
+            first.contains(&format!("{upgradable} updates pending (")),
+            "apt lists {upgradable} upgradable packages:\n{first}"
+        );
+    }
     for f in ["pki/ca.crt", "pki/admin.key", "ward.db", "agent/agent.key"] {
         assert!(data_dir.join(f).exists(), "{f} missing");
     }
