@@ -1,9 +1,11 @@
 //! Patch state: pending package updates, whether a reboot is required, the running and
 //! newest installed kernels, and what runs replaced code; read from a root directory.
 
+pub mod apk;
 pub mod apt;
 pub mod exposure;
 pub mod kernel;
+pub mod pacman;
 pub mod reboot;
 pub mod restart;
 
@@ -12,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use comfy_table::{Table, presets};
 
+use crate::inventory::software::apk as apk_db;
 use crate::inventory::software::dpkg;
+use crate::inventory::software::pacman as pacman_db;
 
 /// A machine's patch state: the `patches` section of a report (see `patches.proto`).
 pub type Patches = ward_proto::v1::Patches;
@@ -26,6 +30,12 @@ pub enum Error {
     /// apt's or dpkg's files exist but cannot be read.
     #[error(transparent)]
     Apt(#[from] apt::Error),
+    /// apk's files exist but cannot be read.
+    #[error(transparent)]
+    Apk(#[from] apk::Error),
+    /// pacman's files exist but cannot be read.
+    #[error(transparent)]
+    Pacman(#[from] pacman::Error),
 }
 
 /// The cache directory used for `/` when none is given.
@@ -52,6 +62,24 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
         )?);
         out.newest_kernel = kernel::newest(&packages).unwrap_or_default();
         out.managers.push("apt".to_owned());
+    }
+
+    // Alpine: apk's installed database, its cached indexes and world file.
+    if let Some(packages) = apk_db::read(&opened).map_err(apk::Error::from)? {
+        out.pending.extend(apk::pending_for(&opened, &packages)?);
+        if out.newest_kernel.is_empty() {
+            out.newest_kernel = apk::newest_kernel(&opened, &packages).unwrap_or_default();
+        }
+        out.managers.push("apk".to_owned());
+    }
+
+    // Arch Linux: pacman's local database, its sync databases and pacman.conf.
+    if let Some(local) = pacman_db::read_local(&opened).map_err(pacman::Error::from)? {
+        out.pending.extend(pacman::pending_for(&opened, &local)?);
+        if out.newest_kernel.is_empty() {
+            out.newest_kernel = pacman::newest_kernel(&opened, &local).unwrap_or_default();
+        }
+        out.managers.push("pacman".to_owned());
     }
 
     // Each package manager found adds its pending updates (and the newest kernel, when
