@@ -5,9 +5,11 @@ pub mod apk;
 pub mod apt;
 pub mod exposure;
 pub mod kernel;
+pub mod macos;
 pub mod pacman;
 pub mod reboot;
 pub mod restart;
+pub mod windows;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,13 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
         out.managers.push("pacman".to_owned());
     }
 
+    // Windows Update and macOS softwareupdate, for the live system only; Windows also
+    // sets the reboot flag from its registry keys.
+    #[cfg(target_os = "windows")]
+    windows::collect(&opened, &mut out);
+    #[cfg(target_os = "macos")]
+    macos::collect(&opened, &mut out);
+
     // Each package manager found adds its pending updates (and the newest kernel, when
     // no earlier one named it) above this line.
     out.pending
@@ -89,7 +98,10 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
     out.running_kernel = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
-    (out.reboot_required, out.reboot_required_packages) = reboot::read(root);
+    // Or-ed with what a package manager above may have set (Windows' registry keys).
+    let (reboot_required, reboot_packages) = reboot::read(root);
+    out.reboot_required |= reboot_required;
+    out.reboot_required_packages.extend(reboot_packages);
     out.restart_needed = restart::scan(root);
     Ok(out)
 }

@@ -3,8 +3,10 @@
 
 pub mod apk;
 pub mod dpkg;
-pub mod rpm;
+pub mod macos;
 pub mod pacman;
+pub mod rpm;
+pub mod windows;
 
 use ward_proto::v1 as pb;
 
@@ -43,5 +45,10 @@ pub(crate) fn collect(root: &Root) -> Result<pb::Software, Error> {
     if let Some(found) = pacman::read(root)? {
         packages.extend(found);
     }
+    // Windows and macOS: read through the OS's own tools, only for the live system.
+    #[cfg(target_os = "windows")]
+    packages.extend(windows::read(root));
+    #[cfg(target_os = "macos")]
+    packages.extend(macos::read(root));
     Ok(pb::Software { packages })
 }
