@@ -9,6 +9,7 @@ pub mod macos;
 pub mod pacman;
 pub mod reboot;
 pub mod restart;
+pub mod rpm;
 pub mod windows;
 
 use std::fmt::Write;
@@ -19,6 +20,7 @@ use comfy_table::{Table, presets};
 use crate::inventory::software::apk as apk_db;
 use crate::inventory::software::dpkg;
 use crate::inventory::software::pacman as pacman_db;
+use crate::inventory::software::rpm as rpm_db;
 
 /// A machine's patch state: the `patches` section of a report (see `patches.proto`).
 pub type Patches = ward_proto::v1::Patches;
@@ -38,6 +40,9 @@ pub enum Error {
     /// pacman's files exist but cannot be read.
     #[error(transparent)]
     Pacman(#[from] pacman::Error),
+    /// rpm's database, or dnf's, yum's or zypper's files, exist but cannot be read.
+    #[error(transparent)]
+    Rpm(#[from] rpm::Error),
 }
 
 /// The cache directory used for `/` when none is given.
@@ -90,6 +95,16 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
     windows::collect(&opened, &mut out);
     #[cfg(target_os = "macos")]
     macos::collect(&opened, &mut out);
+
+    // RHEL, Fedora, SUSE: rpm's database, and the repository metadata dnf, yum or
+    // zypper cached.
+    if let Some(packages) = rpm_db::read(&opened).map_err(rpm::Error::from)? {
+        out.pending.extend(rpm::pending_for(root, &packages)?);
+        if out.newest_kernel.is_empty() {
+            out.newest_kernel = rpm::newest_kernel(&packages).unwrap_or_default();
+        }
+        out.managers.extend(rpm::managers(root));
+    }
 
     // Each package manager found adds its pending updates (and the newest kernel, when
     // no earlier one named it) above this line.
