@@ -1,5 +1,6 @@
 //! The pending updates computed from apt's files on this machine equal what apt itself
-//! answers (`apt list --upgradable`), security flag included.
+//! answers (`apt list --upgradable`), security flag included; the ones held back equal
+//! what `apt-get -s upgrade` keeps back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -86,6 +87,70 @@ fn pending_equals_apt_list_upgradable() {
     eprintln!(
         "apt list --upgradable: {} packages; ward: {} pending ({security} security), equal",
         apt_says.len(),
+        ours.len()
+    );
+}
+
+/// The packages `apt-get -s upgrade` keeps back, as `name` or `name:arch`.
+fn parse_kept_back(out: &str) -> BTreeSet<String> {
+    let mut kept = BTreeSet::new();
+    let mut lines = out.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with("The following packages have been kept back") {
+            for l in lines.by_ref() {
+                if !l.starts_with("  ") {
+                    break;
+                }
+                kept.extend(l.split_whitespace().map(str::to_owned));
+            }
+            break;
+        }
+    }
+    kept
+}
+
+#[test]
+fn held_back_equals_apt_get_upgrade() {
+    let output = match Command::new("apt-get")
+        .args(["-s", "upgrade"])
+        .env("LC_ALL", "C")
+        .output()
+    {
+        Ok(o) if o.status.success() => o,
+        other => {
+            assert!(
+                std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
+                "WARD_REQUIRE_TOOLS is set but `apt-get -s upgrade` failed: {other:?}"
+            );
+            eprintln!("skipping: apt-get is not available here ({other:?})");
+            return;
+        }
+    };
+    let apt_kept = parse_kept_back(&String::from_utf8_lossy(&output.stdout));
+    let native = Command::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let pending = apt::pending(Path::new("/")).expect("pending updates from apt's files");
+    let ours: BTreeSet<String> = pending
+        .iter()
+        .filter(|p| p.held_back && !p.downgrade)
+        .map(|p| {
+            if p.arch == native || p.arch == "all" {
+                p.name.clone()
+            } else {
+                format!("{}:{}", p.name, p.arch)
+            }
+        })
+        .collect();
+    assert_eq!(
+        ours, apt_kept,
+        "held back vs apt-get -s upgrade's kept back"
+    );
+    eprintln!(
+        "apt-get -s upgrade keeps back {} packages; ward holds back {}, equal",
+        apt_kept.len(),
         ours.len()
     );
 }

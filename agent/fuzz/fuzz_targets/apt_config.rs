@@ -1,21 +1,35 @@
 //! Fuzzes the parsers of apt's configuration and archive metadata: Release/InRelease
 //! files (`release::parse`), preferences (`policy::parse_preferences`, then the pins in a
-//! `Policy`) and sources (`sources::parse`, then `Configured::includes`).
+//! `Policy`), sources (`sources::parse`, then `Configured::includes`), apt.conf
+//! (`config::Config::parse`, then its lookups) and relationship fields
+//! (`relations::parse_groups`, `phasing::parse_percentage`).
 //!
-//! The first byte picks the parser (modulo 4): 0 Release, 1 preferences, 2 one-line
-//! sources (`.list`), 3 deb822 sources (`.sources`); the rest is the file.
+//! The first byte picks the parser (modulo 6): 0 Release, 1 preferences, 2 one-line
+//! sources (`.list`), 3 deb822 sources (`.sources`), 4 apt.conf, 5 a relationship field;
+//! the rest is the file.
 //!
 //! Checks: Release fields are one trimmed line, and writing them back as `Field: value`
 //! lines parses to the same Release. Every pin has a priority in apt's range other than 0,
 //! and so has every file and package priority of a policy built from the pins; the
 //! candidate is one of the versions offered. Every source has a URI and a suite of one
 //! word each, one-word components, and nothing `Unknown` (`cdrom:`, `$(`) is let
-//! through; `includes` accepts the Packages list names apt derives from each source.
+//! through; `includes` accepts the Packages list names apt derives from each source
+//! for each of its architectures. apt.conf: the tree holds at most one item per input
+//! byte beyond apt's defaults; a comment line appended to a file that parsed changes
+//! nothing; every item's `find_file`/`find_dir` resolve (a directory ends in `/`), and
+//! every path put under a root stays under it; the names kept from a directory listing
+//! follow apt's rules. Relationship fields: every atom is one word without `,`, `|`,
+//! `(` or `)`, and a phasing percentage is below 100.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::path::{Component, Path};
+
+use ward_agent::patches::apt::config::{self, Config};
+use ward_agent::patches::apt::phasing;
 use ward_agent::patches::apt::policy::{PackageFile, Policy, Version, parse_preferences};
+use ward_agent::patches::apt::relations;
 use ward_agent::patches::apt::release::{self, Release};
 use ward_agent::patches::apt::sources::{self, Configured, uri_to_file_name};
 
@@ -141,7 +155,10 @@ fn fuzz_preferences(bytes: &[u8]) {
 }
 
 fn fuzz_sources(name: &str, bytes: &[u8]) {
-    let configured = sources::parse(&[(name.to_owned(), bytes.to_vec())]);
+    let configured = sources::parse(
+        &[(name.to_owned(), bytes.to_vec())],
+        &["amd64".to_owned(), "i386".to_owned()],
+    );
     let Configured::Sources(list) = &configured else {
         return;
     };
@@ -171,10 +188,87 @@ fn fuzz_sources(name: &str, bytes: &[u8]) {
         } else {
             let prefix = uri_to_file_name(&format!("{base}dists/{}/", s.suite));
             for c in &s.components {
-                let list = format!("{prefix}{}_binary-amd64_Packages", uri_to_file_name(c));
-                assert!(configured.includes(&list), "{s:?} excludes {list}");
+                for arch in s.archs.iter().map(String::as_str).chain(["all"]) {
+                    let list =
+                        format!("{prefix}{}_binary-{arch}_Packages", uri_to_file_name(c));
+                    assert!(configured.includes(&list), "{s:?} excludes {list}");
+                }
             }
         }
+    }
+}
+
+fn fuzz_apt_conf(bytes: &[u8]) {
+    let defaults = Config::with_defaults().dump().lines().count();
+    let mut c = Config::with_defaults();
+    let parsed = c.parse("fuzz.conf", bytes);
+    let dump = c.dump();
+    let items = dump.lines().count();
+    assert!(items <= defaults + bytes.len(), "{items} items from {} bytes", bytes.len());
+    if let Err(e) = &parsed {
+        let lines = bytes.split(|b| *b == b'\n').count();
+        assert!(e.line <= lines, "{e} of {lines} lines");
+    }
+
+    // A comment line changes nothing in a file that parsed.
+    if parsed.is_ok() {
+        let mut commented = bytes.to_vec();
+        commented.extend_from_slice(b"\n// a comment\n");
+        let mut again = Config::with_defaults();
+        assert!(again.parse("fuzz.conf", &commented).is_ok());
+        assert_eq!(again.dump(), dump);
+    }
+
+    let root = Path::new("/fuzz-root");
+    for line in dump.lines() {
+        let key = line.split('\t').next().unwrap_or_default();
+        let _ = c.find(key);
+        let _ = c.find_b(key, true);
+        let _ = c.find_vector(key);
+        let file = c.find_file(key, Some("/dev/null"));
+        let dir = c.find_dir(key, None);
+        assert!(dir.ends_with('/') || dir.ends_with("/dev/null"), "{key}: {dir:?}");
+        for path in [&file, &dir] {
+            let under = config::under(root, path);
+            assert!(under.starts_with(root), "{path:?} -> {under:?}");
+            assert!(
+                !under.components().any(|c| c == Component::ParentDir),
+                "{path:?} -> {under:?}"
+            );
+        }
+    }
+
+    let names: Vec<String> = String::from_utf8_lossy(bytes)
+        .split(|c: char| c == '\n' || c == '/')
+        .map(str::to_owned)
+        .collect();
+    for name in config::config_files(&names) {
+        assert!(!name.starts_with('.') && !name.ends_with('.'), "{name:?}");
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-:.".contains(&b)),
+            "{name:?}"
+        );
+        assert!(
+            name.rsplit_once('.').is_none_or(|(_, ext)| ext == "conf"),
+            "{name:?}"
+        );
+    }
+}
+
+fn fuzz_relations(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for group in relations::parse_groups(&text) {
+        assert!(!group.is_empty());
+        for atom in group {
+            assert!(
+                is_word(&atom.name) && !atom.name.contains([',', '|', '(', ':']),
+                "{atom:?}"
+            );
+        }
+    }
+    if let Some(p) = phasing::parse_percentage(&text) {
+        assert!(p < 100, "{p}");
     }
 }
 
@@ -182,10 +276,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 4 {
+    match mode % 6 {
         0 => fuzz_release(rest),
         1 => fuzz_preferences(rest),
         2 => fuzz_sources("fuzz.list", rest),
-        _ => fuzz_sources("fuzz.sources", rest),
+        3 => fuzz_sources("fuzz.sources", rest),
+        4 => fuzz_apt_conf(rest),
+        _ => fuzz_relations(rest),
     }
 });

@@ -40,18 +40,59 @@ pub enum Error {
 /// reading was just folded in; a status read before that fold can then miss its record
 /// until the next collection.
 pub(crate) fn read(root: &Root) -> Result<Option<Vec<pb::Package>>, Error> {
+    Ok(read_records(root, false)?.map(|r| r.into_iter().filter_map(|r| r.package).collect()))
+}
+
+/// The fields [`read_extras`] keeps: what apt's resolver needs beyond [`pb::Package`].
+pub const EXTRA_FIELDS: [&str; 8] = [
+    "Multi-Arch",
+    "Pre-Depends",
+    "Depends",
+    "Recommends",
+    "Suggests",
+    "Conflicts",
+    "Breaks",
+    "Provides",
+];
+
+/// An installed package's selection and [`EXTRA_FIELDS`], for apt's resolver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Package name.
+    pub name: String,
+    /// Architecture.
+    pub arch: String,
+    /// Version.
+    pub version: String,
+    /// The selection, Status's first word: `install`, `hold` (`apt-mark hold`),
+    /// `deinstall` or `purge`.
+    pub want: String,
+    /// The values of [`EXTRA_FIELDS`], in that order, as written; empty when absent.
+    pub fields: Vec<String>,
+}
+
+/// Reads the selection and [`EXTRA_FIELDS`] of each package [`read`] returns, journal
+/// included; `None` when there is no dpkg.
+pub(crate) fn read_extras(root: &Root) -> Result<Option<Vec<Extras>>, Error> {
+    Ok(read_records(root, true)?.map(|r| {
+        r.into_iter()
+            .filter(|r| r.package.is_some())
+            .filter_map(|r| r.extras)
+            .collect()
+    }))
+}
+
+fn read_records(root: &Root, extras: bool) -> Result<Option<Vec<Record>>, Error> {
     let Some(status) = read_file(root.join(STATUS))? else {
         return Ok(None);
     };
-    let mut records = parse_records(&status);
+    let mut records = parse_records(&status, extras);
     for path in journal(root)? {
         if let Some(bytes) = read_file(path)? {
-            apply(&mut records, parse_records(&bytes));
+            apply(&mut records, parse_records(&bytes, extras));
         }
     }
-    Ok(Some(
-        records.into_iter().filter_map(|r| r.package).collect(),
-    ))
+    Ok(Some(records))
 }
 
 /// Parses the bytes of a dpkg status file into packages (`source` "deb").
@@ -62,7 +103,7 @@ pub(crate) fn read(root: &Root) -> Result<Option<Vec<pb::Package>>, Error> {
 /// out; stanzas without a Package or a readable Status are skipped and counted in a
 /// warning. Never panics, whatever the input.
 pub fn parse_status(bytes: &[u8]) -> Vec<pb::Package> {
-    parse_records(bytes)
+    parse_records(bytes, false)
         .into_iter()
         .filter_map(|r| r.package)
         .collect()
@@ -115,15 +156,16 @@ fn apply(records: &mut Vec<Record>, updates: Vec<Record>) {
 }
 
 /// Parses a status file into records, keeping `not-installed` ones (as `package: None`)
-/// so that a journal record can remove a package.
-fn parse_records(bytes: &[u8]) -> Vec<Record> {
+/// so that a journal record can remove a package; with `extras`, each installed one
+/// carries its [`Extras`].
+fn parse_records(bytes: &[u8], extras: bool) -> Vec<Record> {
     let mut records = Vec::new();
     let mut skipped = Skipped::default();
     let mut stanza = Stanza::default();
     for line in bytes.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(|b| matches!(b, b' ' | b'\t')) {
-            stanza.finish(&mut records, &mut skipped);
+            stanza.finish(&mut records, &mut skipped, extras);
             continue;
         }
         // Continuation lines extend multi-line fields (Description, Conffiles); every
@@ -138,7 +180,7 @@ fn parse_records(bytes: &[u8]) -> Vec<Record> {
         let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
         stanza.set(name, value);
     }
-    stanza.finish(&mut records, &mut skipped);
+    stanza.finish(&mut records, &mut skipped, extras);
     if skipped.without_package > 0 || skipped.without_status > 0 {
         tracing::warn!(
             without_package = skipped.without_package,
@@ -157,6 +199,8 @@ struct Record {
     multi_arch_same: bool,
     /// `None` for `not-installed`: dpkg remembers the name, nothing is installed.
     package: Option<pb::Package>,
+    /// Kept only when asked for.
+    extras: Option<Extras>,
 }
 
 /// Counts of stanzas that could not become packages.
@@ -177,6 +221,7 @@ struct Stanza<'a> {
     source: Option<&'a [u8]>,
     installed_size: Option<&'a [u8]>,
     status: Option<&'a [u8]>,
+    extras: [Option<&'a [u8]>; EXTRA_FIELDS.len()],
 }
 
 impl<'a> Stanza<'a> {
@@ -198,10 +243,17 @@ impl<'a> Stanza<'a> {
         if let Some(slot) = slot {
             slot.get_or_insert(value);
         }
+        // Multi-Arch is both.
+        if let Some(i) = EXTRA_FIELDS
+            .iter()
+            .position(|f| f.as_bytes().eq_ignore_ascii_case(name))
+        {
+            self.extras[i].get_or_insert(value);
+        }
     }
 
     /// Turns the stanza into a package (if it is one) and starts a new stanza.
-    fn finish(&mut self, out: &mut Vec<Record>, skipped: &mut Skipped) {
+    fn finish(&mut self, out: &mut Vec<Record>, skipped: &mut Skipped, extras: bool) {
         let stanza = std::mem::take(self);
         if !stanza.seen_field {
             return;
@@ -225,6 +277,7 @@ impl<'a> Stanza<'a> {
                 .multi_arch
                 .is_some_and(|m| m.eq_ignore_ascii_case(b"same")),
             package: None,
+            extras: None,
         };
         if state == "not-installed" {
             out.push(record);
@@ -238,6 +291,19 @@ impl<'a> Stanza<'a> {
             .filter(|s| *s != name)
             .unwrap_or_default()
             .to_owned();
+        if extras {
+            record.extras = Some(Extras {
+                name: name.clone(),
+                arch: record.arch.clone(),
+                version: text(stanza.version),
+                want: status
+                    .split_ascii_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                fields: stanza.extras.iter().map(|v| text(*v)).collect(),
+            });
+        }
         record.package = Some(pb::Package {
             version: text(stanza.version),
             arch: record.arch.clone(),

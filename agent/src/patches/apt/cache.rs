@@ -17,8 +17,9 @@ use super::lists::Entry;
 
 /// The cache file's name inside the cache directory.
 pub const FILE_NAME: &str = "apt-lists.cache";
-/// Bumped whenever what is cached or how it is extracted changes.
-pub const FORMAT: u32 = 1;
+/// Bumped whenever what is cached or how it is extracted changes (2: source version,
+/// phasing, Multi-Arch and relationship fields).
+pub const FORMAT: u32 = 2;
 
 /// The lists' cache, loaded from and saved to one file.
 #[derive(Debug)]
@@ -189,6 +190,7 @@ mod tests {
             version: "1.0".into(),
             arch: "amd64".into(),
             source: name.into(),
+            ..Default::default()
         }
     }
 

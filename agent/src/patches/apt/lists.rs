@@ -8,11 +8,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::phasing;
+use super::relations::Fields;
+
 /// Compressed suffixes apt writes lists with (`Acquire::CompressionTypes`), and none.
 pub const SUFFIXES: &[&str] = &["", ".gz", ".xz", ".lz4", ".zst"];
 
 /// One version of a package offered by a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Package name.
     pub name: String,
@@ -22,6 +25,18 @@ pub struct Entry {
     pub arch: String,
     /// Source package name (the package's own name when the list gives none).
     pub source: String,
+    /// Source version, from `Source: name (version)`; empty when it is the version.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source_version: String,
+    /// `Phased-Update-Percentage` (Ubuntu), read as apt reads it; `None` when not phased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phased: Option<u8>,
+    /// `Multi-Arch`, as written; empty when absent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub multi_arch: String,
+    /// The relationship fields (`Depends`, `Breaks`, ...), as written.
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub relations: Fields,
 }
 
 /// Returns the list name without its compression suffix when `file_name` is a `_Packages`
@@ -94,10 +109,16 @@ pub fn read_packages<R: BufRead>(
             stanza.finish(installed, &mut out);
             continue;
         }
-        // Continuation lines belong to multi-line fields (Description), never read here.
+        // Continuation lines belong to multi-line fields (Description); of the fields
+        // read here only a relationship field may be folded over lines.
         if matches!(text[0], b' ' | b'\t') {
+            if let Some(field) = stanza.continued {
+                let value = String::from_utf8_lossy(text.trim_ascii());
+                stanza.relations.append(field.as_bytes(), &value);
+            }
             continue;
         }
+        stanza.continued = None;
         let Some(colon) = text.iter().position(|b| *b == b':') else {
             continue;
         };
@@ -110,7 +131,18 @@ pub fn read_packages<R: BufRead>(
             &mut stanza.arch
         } else if name.eq_ignore_ascii_case(b"Source") {
             &mut stanza.source
+        } else if name.eq_ignore_ascii_case(b"Multi-Arch") {
+            &mut stanza.multi_arch
+        } else if name.eq_ignore_ascii_case(b"Phased-Update-Percentage") {
+            &mut stanza.phased
         } else {
+            let value = String::from_utf8_lossy(value);
+            if stanza.relations.set(name, &value) {
+                stanza.continued = RELATION_FIELDS
+                    .iter()
+                    .find(|f| f.as_bytes().eq_ignore_ascii_case(name))
+                    .copied();
+            }
             continue;
         };
         if slot.is_none() {
@@ -118,6 +150,17 @@ pub fn read_packages<R: BufRead>(
         }
     }
 }
+
+/// The relationship fields kept, as [`Fields`] names them.
+const RELATION_FIELDS: [&str; 7] = [
+    "Pre-Depends",
+    "Depends",
+    "Recommends",
+    "Suggests",
+    "Conflicts",
+    "Breaks",
+    "Provides",
+];
 
 /// Parses the bytes of an uncompressed Packages list; see [`read_packages`].
 pub fn parse_packages(bytes: &[u8], installed: &HashSet<String>) -> Vec<Entry> {
@@ -132,6 +175,11 @@ struct Stanza {
     version: Option<String>,
     arch: Option<String>,
     source: Option<String>,
+    multi_arch: Option<String>,
+    phased: Option<String>,
+    relations: Fields,
+    /// The relationship field a continuation line would extend.
+    continued: Option<&'static str>,
 }
 
 impl Stanza {
@@ -143,17 +191,32 @@ impl Stanza {
         if name.is_empty() || version.is_empty() || !installed.contains(&name) {
             return;
         }
-        // "Source: name (version)" when the source version differs from the binary's.
+        // "Source: name (version)" when the source version differs from the binary's;
+        // apt takes the name up to the first space and the version between the
+        // parentheses after it, as written.
         let source = stanza
             .source
             .as_deref()
             .and_then(|s| s.split_ascii_whitespace().next())
             .map_or_else(|| name.clone(), str::to_owned);
+        let source_version = stanza
+            .source
+            .as_deref()
+            .and_then(|s| s.split_once(' '))
+            .and_then(|(_, rest)| rest.split_once('('))
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(v, _)| v.to_owned())
+            .filter(|v| *v != version)
+            .unwrap_or_default();
         out.push(Entry {
             name,
             version,
             arch: stanza.arch.unwrap_or_default(),
             source,
+            source_version,
+            phased: stanza.phased.as_deref().and_then(phasing::parse_percentage),
+            multi_arch: stanza.multi_arch.unwrap_or_default(),
+            relations: stanza.relations,
         });
     }
 }
@@ -166,8 +229,9 @@ mod tests {
 
     const LIST: &[u8] =
         b"Package: bash\nVersion: 5.2-1\nArchitecture: amd64\nSource: bash-src (5.2-0)\n\
+Multi-Arch: foreign\nDepends: base-files (>= 2.1.12),\n debianutils (>= 5.6-0.1)\n\
 Description: shell\n Version: 9\n\nPackage: other\nVersion: 1\nArchitecture: all\n\n\r\n\
-Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\n";
+Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\nPhased-Update-Percentage: 10\r\n";
 
     fn installed() -> HashSet<String> {
         ["bash", "tzdata"].into_iter().map(String::from).collect()
@@ -180,12 +244,21 @@ Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\n";
                 version: "5.2-1".into(),
                 arch: "amd64".into(),
                 source: "bash-src".into(),
+                source_version: "5.2-0".into(),
+                multi_arch: "foreign".into(),
+                relations: Fields {
+                    depends: "base-files (>= 2.1.12), debianutils (>= 5.6-0.1)".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
             },
             Entry {
                 name: "tzdata".into(),
                 version: "2025b-0".into(),
                 arch: "all".into(),
                 source: "tzdata".into(),
+                phased: Some(10),
+                ..Default::default()
             },
         ]
     }

@@ -1,33 +1,52 @@
 //! Pending Debian/Ubuntu updates, computed from apt's own files the way apt computes its
-//! candidates: dpkg's status, the downloaded lists and their Release files, and the
-//! preferences. Nothing is run and nothing is fetched: the answer is as fresh as the
-//! last `apt update`.
+//! candidates: apt's configuration, dpkg's status, the downloaded lists and their Release
+//! files, and the preferences. Nothing is run and nothing is fetched: the answer is as
+//! fresh as the last `apt update`.
+//!
+//! Each pending update also says whether `apt-get upgrade` would keep it back (see
+//! [`upgrade`]) and whether Ubuntu's phasing leaves this machine out (see [`phasing`]).
 
 pub mod cache;
+pub mod config;
 pub mod lists;
+pub mod phasing;
 pub mod policy;
+pub mod relations;
 pub mod release;
 pub mod sources;
+pub mod upgrade;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::inventory::software::dpkg;
+use config::Config;
 use policy::{PackageFile, Policy, Version};
+use relations::{Fields, MultiArch};
 
-/// Directory of the downloaded lists, relative to the root.
+/// Directory of the downloaded lists, relative to the root (apt's default
+/// `Dir::State::lists`).
 pub const LISTS: &str = "var/lib/apt/lists";
-/// The preferences file, relative to the root.
+/// The preferences file, relative to the root (default `Dir::Etc::preferences`).
 pub const PREFERENCES: &str = "etc/apt/preferences";
-/// The preferences directory, relative to the root.
+/// The preferences directory, relative to the root (default `Dir::Etc::preferencesparts`).
 pub const PREFERENCES_D: &str = "etc/apt/preferences.d";
-/// The sources file, relative to the root.
+/// The sources file, relative to the root (default `Dir::Etc::sourcelist`).
 pub const SOURCES: &str = "etc/apt/sources.list";
-/// The sources directory, relative to the root.
+/// The sources directory, relative to the root (default `Dir::Etc::sourceparts`).
 pub const SOURCES_D: &str = "etc/apt/sources.list.d";
+/// dpkg's list of architectures (native and foreign), relative to the root.
+pub const DPKG_ARCH: &str = "var/lib/dpkg/arch";
 
 /// A package whose candidate differs from the installed version (`source` "deb").
+///
+/// `held_back` has `apt-get upgrade` semantics: the update is not installed by
+/// `apt-get upgrade` (nothing new installed, nothing removed) because of a dpkg hold,
+/// phasing, a `Multi-Arch: same` sibling out of step, or dependencies (see [`upgrade`]).
+/// `phased_percentage` is the candidate's `Phased-Update-Percentage` when below 100;
+/// `phased_excluded` is apt's decision to keep it back for phasing on this machine
+/// (see [`phasing`]).
 pub type Pending = ward_proto::v1::PendingUpdate;
 
 /// How [`pending_for`] reads the lists.
@@ -57,6 +76,25 @@ pub enum Error {
     Dpkg(#[from] dpkg::Error),
 }
 
+/// What a list says about one version beyond its name, version and architecture.
+#[derive(Debug, Clone, Default)]
+struct Info {
+    /// Source version (empty: the version itself).
+    source_version: String,
+    /// `Phased-Update-Percentage`, below 100.
+    phased: Option<u8>,
+    multi_arch: String,
+    relations: Fields,
+}
+
+/// The versions known for one package name and architecture slot.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    versions: Vec<Version>,
+    /// Parallel to `versions`.
+    info: Vec<Info>,
+}
+
 /// Returns the packages installed under `root` whose apt candidate differs from the
 /// installed version, reading dpkg's database (journal included) for what is installed.
 /// See [`pending_for`].
@@ -68,17 +106,20 @@ pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
 /// Returns which of `packages` (dpkg's view of the system under `root`) have an apt
 /// candidate other than the installed version, sorted by name and architecture.
 ///
-/// Multi-arch is followed as apt does: a package is one name in one architecture,
-/// `all` counting as the native one. `APT::Default-Release` is read only from a
-/// one-line `APT::Default-Release "...";` in `etc/apt/apt.conf` or `apt.conf.d`; phased
-/// updates (Ubuntu's `Phased-Update-Percentage`) are not applied. Lists are read
-/// only for the `deb` sources configured (see [`sources`]). With a cache directory in
-/// `options`, lists unchanged since the last run are not read again.
+/// apt's configuration is read as apt reads it (see [`config`]): `APT::Default-Release`,
+/// `APT::Architecture(s)` with dpkg's foreign architectures, the `Dir` paths (lists,
+/// sources, preferences), the phasing options and `APT::Machine-ID`, `APT::Ignore-Hold`,
+/// `APT::Install-Recommends` and `APT::Install-Suggests`. Multi-arch is followed as apt
+/// does: a package is one name in one architecture, `all` counting as the native one,
+/// and lists of architectures not configured are not read. Lists are read only for the
+/// `deb` sources configured (see [`sources`]). With a cache directory in `options`,
+/// lists unchanged since the last run are not read again.
 pub fn pending_for(
     root: &Path,
     packages: &[ward_proto::v1::Package],
     options: &Options<'_>,
 ) -> Result<Vec<Pending>, Error> {
+    let config = Config::read(root);
     // apt treats every package dpkg holds files for as installed, whatever its state.
     let installed: Vec<_> = packages
         .iter()
@@ -86,10 +127,14 @@ pub fn pending_for(
         .cloned()
         .collect();
     let names: HashSet<String> = installed.iter().map(|p| p.name.clone()).collect();
-    let lists_dir = root.join(LISTS);
+    let lists_dir = config::under(root, &config.find_dir("Dir::State::lists", None));
     let dir_names: BTreeSet<String> = list_dir(&lists_dir)?.into_iter().collect();
-    let native = native_arch(&installed, &dir_names);
-    let configured = read_sources(root)?;
+    let native = config
+        .find("APT::Architecture")
+        .map(str::to_owned)
+        .unwrap_or_else(|| native_arch(&installed, &dir_names));
+    let archs = architectures(&config, root, &native);
+    let configured = read_sources(root, &config, &archs)?;
     let mut cache = options.cache_dir.map(|dir| cache::Cache::load(dir, &names));
 
     let mut files = vec![PackageFile {
@@ -102,7 +147,7 @@ pub fn pending_for(
         ..Default::default()
     }];
     let mut releases: HashMap<String, release::Release> = HashMap::new();
-    let mut slots: HashMap<(String, String), Vec<Version>> = HashMap::new();
+    let mut slots: HashMap<(String, String), Slot> = HashMap::new();
     for file_name in &dir_names {
         let Some(list) = lists::packages_list_name(file_name) else {
             continue;
@@ -110,7 +155,7 @@ pub fn pending_for(
         if !configured.includes(list) {
             tracing::debug!(
                 list,
-                "apt list of no configured source ignored, as apt does"
+                "apt list of no configured source or architecture ignored, as apt does"
             );
             continue;
         }
@@ -143,13 +188,26 @@ pub fn pending_for(
                 tracing::debug!(package = %entry.name, version = %entry.version, "unparsable version in apt list skipped");
                 continue;
             };
-            let slot = slot_arch(&entry.arch, &native);
-            add_version(
-                slots.entry((entry.name, slot)).or_default(),
+            let slot_key = slot_arch(&entry.arch, &native);
+            let slot = slots.entry((entry.name, slot_key)).or_default();
+            let i = add_version(
+                &mut slot.versions,
                 parsed,
                 (entry.version, entry.arch, entry.source),
                 index,
             );
+            if i == slot.info.len() {
+                // apt keeps what the first list said of a version, except that any list
+                // saying it is phased makes it phased.
+                slot.info.push(Info {
+                    source_version: entry.source_version,
+                    phased: entry.phased,
+                    multi_arch: entry.multi_arch,
+                    relations: entry.relations,
+                });
+            } else if entry.phased.is_some() {
+                slot.info[i].phased = entry.phased;
+            }
         }
     }
 
@@ -157,18 +215,27 @@ pub fn pending_for(
         cache.save();
     }
 
-    let pins = read_pins(root)?;
-    let default_release = default_release(root);
-    let policy = Policy::new(files, pins, default_release.as_deref(), &native);
+    let pins = read_pins(root, &config)?;
+    let policy = Policy::new(files, pins, config.find("APT::Default-Release"), &native);
+    let phasing = phasing::Phasing::from_config(&config, root);
+    let extras: HashMap<(String, String), dpkg::Extras> =
+        dpkg::read_extras(&crate::inventory::root::Root::new(root))?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| ((e.name.clone(), e.arch.clone()), e))
+            .collect();
 
     let mut out = Vec::new();
+    // For each pending update, the index of its package in `simulated`.
+    let mut simulated: Vec<upgrade::Package> = Vec::new();
+    let mut pending_index: Vec<usize> = Vec::new();
     for pkg in &installed {
         let Ok(parsed) = pkg.version.parse::<debversion::Version>() else {
             continue;
         };
-        let slot = slot_arch(&pkg.arch, &native);
-        let mut versions = slots
-            .get(&(pkg.name.clone(), slot.clone()))
+        let slot_key = slot_arch(&pkg.arch, &native);
+        let mut slot = slots
+            .get(&(pkg.name.clone(), slot_key.clone()))
             .cloned()
             .unwrap_or_default();
         let source = if pkg.source_package.is_empty() {
@@ -177,19 +244,70 @@ pub fn pending_for(
             pkg.source_package.clone()
         };
         let current = add_version(
-            &mut versions,
+            &mut slot.versions,
             parsed.clone(),
             (pkg.version.clone(), pkg.arch.clone(), source),
             0,
         );
-        let Some(cand) = policy.candidate(&pkg.name, &slot, &versions, Some(current)) else {
+        if current == slot.info.len() {
+            slot.info.push(Info::default());
+        }
+        let versions = &slot.versions;
+        let phase_capped = |i: usize| {
+            phasing.policy
+                && slot.info[i].phased.is_some_and(|pct| {
+                    let v = &versions[i];
+                    phasing.excludes(&v.source, source_version(v, &slot.info[i]), pct)
+                })
+        };
+        let cand =
+            policy.candidate_capped(&pkg.name, &slot_key, versions, Some(current), &phase_capped);
+
+        let extra = extras.get(&(pkg.name.clone(), pkg.arch.clone()));
+        let installed_side = installed_side(&versions[current], &slot.info[current], extra);
+        let mut entry = upgrade::Package {
+            name: pkg.name.clone(),
+            arch: slot_key.clone(),
+            installed: installed_side.clone(),
+            candidate: None,
+            changes: false,
+            hold: extra.is_some_and(|e| e.want == "hold"),
+            phased: false,
+            downloadable: false,
+        };
+        let Some(cand) = cand else {
+            simulated.push(entry);
             continue;
         };
+        entry.downloadable = versions[cand]
+            .files
+            .iter()
+            .any(|&f| policy.files().get(f).is_some_and(|f| !f.is_status));
         if cand == current {
+            entry.candidate = Some(installed_side);
+            simulated.push(entry);
             continue;
         }
-        let cand = &versions[cand];
-        let mut list_files: Vec<(usize, &PackageFile)> = cand
+        let cand_info = &slot.info[cand];
+        let cand_version = &versions[cand];
+        entry.candidate = Some(upgrade::Side {
+            version: cand_version.parsed.clone(),
+            text: cand_version.text.clone(),
+            multi_arch: MultiArch::parse(&cand_info.multi_arch),
+            relations: cand_info.relations.parse(),
+        });
+        entry.changes = true;
+        let phased_excluded = cand_info.phased.is_some_and(|pct| {
+            phasing.keeps_back(
+                &cand_version.source,
+                source_version(cand_version, cand_info),
+                pct,
+                security_between(versions, cand, current, policy.files()),
+            )
+        });
+        entry.phased = phased_excluded;
+
+        let mut list_files: Vec<(usize, &PackageFile)> = cand_version
             .files
             .iter()
             .filter_map(|&f| Some((f, policy.files().get(f)?)))
@@ -217,18 +335,101 @@ pub fn pending_for(
             name: pkg.name.clone(),
             arch: pkg.arch.clone(),
             installed_version: pkg.version.clone(),
-            candidate_version: cand.text.clone(),
+            candidate_version: cand_version.text.clone(),
             security,
             origin: first.map(|f| f.release.origin.clone()).unwrap_or_default(),
             suite: first.map(|f| f.release.suite.clone()).unwrap_or_default(),
             suites,
-            downgrade: cand.parsed < parsed,
+            downgrade: cand_version.parsed < parsed,
             source: "deb".to_owned(),
+            phased_percentage: cand_info.phased.map(u32::from),
+            phased_excluded,
             ..Default::default()
         });
+        pending_index.push(simulated.len());
+        simulated.push(entry);
+    }
+
+    let kept = upgrade::simulate(
+        &simulated,
+        &upgrade::Options {
+            native: native.clone(),
+            install_recommends: config.find_b("APT::Install-Recommends", true),
+            install_suggests: config.find_b("APT::Install-Suggests", false),
+            ignore_hold: config.find_b("APT::Ignore-Hold", false),
+        },
+    );
+    for (p, &i) in out.iter_mut().zip(&pending_index) {
+        p.held_back = kept.get(i).copied().flatten().is_some();
+        if let Some(reason) = kept.get(i).copied().flatten() {
+            tracing::debug!(package = %p.name, arch = %p.arch, ?reason, "apt-get upgrade keeps this update back");
+        }
     }
     out.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
     Ok(out)
+}
+
+/// The source version of a version: the list's `Source: name (version)`, else itself.
+fn source_version<'a>(version: &'a Version, info: &'a Info) -> &'a str {
+    if info.source_version.is_empty() {
+        &version.text
+    } else {
+        &info.source_version
+    }
+}
+
+/// apt's `PhasedUpgrader::IsSecurityUpdate`: whether a version between the installed one
+/// (`current`) and the candidate, both excluded, comes from a `-security` suite.
+fn security_between(
+    versions: &[Version],
+    cand: usize,
+    current: usize,
+    files: &[PackageFile],
+) -> bool {
+    let (low, high) = (&versions[current].parsed, &versions[cand].parsed);
+    versions.iter().any(|v| {
+        &v.parsed > low
+            && &v.parsed < high
+            && v.files.iter().any(|&f| {
+                files
+                    .get(f)
+                    .is_some_and(|f| !f.is_status && f.release.suite.ends_with("-security"))
+            })
+    })
+}
+
+/// The installed version as the resolver sees it: dpkg's record of its relations, else
+/// (no record) the list's.
+fn installed_side(version: &Version, info: &Info, extra: Option<&dpkg::Extras>) -> upgrade::Side {
+    let (multi_arch, relations) = match extra {
+        Some(e) => {
+            let field = |name: &str| {
+                dpkg::EXTRA_FIELDS
+                    .iter()
+                    .position(|f| *f == name)
+                    .and_then(|i| e.fields.get(i))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let fields = Fields {
+                pre_depends: field("Pre-Depends"),
+                depends: field("Depends"),
+                recommends: field("Recommends"),
+                suggests: field("Suggests"),
+                conflicts: field("Conflicts"),
+                breaks: field("Breaks"),
+                provides: field("Provides"),
+            };
+            (MultiArch::parse(&field("Multi-Arch")), fields.parse())
+        }
+        None => (MultiArch::parse(&info.multi_arch), info.relations.parse()),
+    };
+    upgrade::Side {
+        version: version.parsed.clone(),
+        text: version.text.clone(),
+        multi_arch,
+        relations,
+    }
 }
 
 /// Reads the entries of the installed `names` from the list at `path`, from `cache` when
@@ -337,12 +538,48 @@ fn native_arch(installed: &[ward_proto::v1::Package], lists: &BTreeSet<String>) 
     .to_owned()
 }
 
-fn read_sources(root: &Path) -> Result<sources::Configured, Error> {
-    let mut files = Vec::new();
-    if let Some(bytes) = read_optional(&root.join(SOURCES))? {
-        files.push(("sources.list".to_owned(), bytes));
+/// apt's `getArchitectures`: `APT::Architectures`, else the native architecture and
+/// dpkg's foreign ones (`var/lib/dpkg/arch`, what `dpkg --print-foreign-architectures`
+/// reads); the native one first, no duplicates, without `APT::BarbarianArchitectures`.
+fn architectures(config: &Config, root: &Path, native: &str) -> Vec<String> {
+    let mut archs: Vec<String> = config
+        .find_vector("APT::Architectures")
+        .into_iter()
+        .filter(|a| !a.is_empty())
+        .collect();
+    if archs.is_empty() {
+        archs.push(native.to_owned());
+        if let Ok(text) = std::fs::read_to_string(root.join(DPKG_ARCH)) {
+            archs.extend(text.split_ascii_whitespace().map(str::to_owned));
+        }
     }
-    let dir = root.join(SOURCES_D);
+    if !archs.iter().any(|a| a == native) {
+        archs.insert(0, native.to_owned());
+    }
+    let mut seen = HashSet::new();
+    archs.retain(|a| seen.insert(a.clone()));
+    let barbarian = config.find_vector("APT::BarbarianArchitectures");
+    archs.retain(|a| !barbarian.contains(a));
+    archs
+}
+
+fn read_sources(
+    root: &Path,
+    config: &Config,
+    archs: &[String],
+) -> Result<sources::Configured, Error> {
+    let mut files = Vec::new();
+    let main = config::under(root, &config.find_file("Dir::Etc::sourcelist", None));
+    if main.is_file()
+        && let Some(bytes) = read_optional(&main)?
+    {
+        let name = main
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.push((name, bytes));
+    }
+    let dir = config::under(root, &config.find_dir("Dir::Etc::sourceparts", None));
     for name in sources::source_files(&list_dir(&dir)?) {
         let path = dir.join(&name);
         if !path.is_file() {
@@ -352,15 +589,22 @@ fn read_sources(root: &Path) -> Result<sources::Configured, Error> {
             files.push((name, bytes));
         }
     }
-    Ok(sources::parse(&files))
+    // A source without `arch=` fetches the configured architectures and the barbarian
+    // ones (apt's `parsePlusMinusArchOptions`).
+    let mut source_archs = archs.to_vec();
+    source_archs.extend(config.find_vector("APT::BarbarianArchitectures"));
+    Ok(sources::parse(&files, &source_archs))
 }
 
-fn read_pins(root: &Path) -> Result<Vec<policy::Pin>, Error> {
+fn read_pins(root: &Path, config: &Config) -> Result<Vec<policy::Pin>, Error> {
     let mut pins = Vec::new();
-    if let Some(bytes) = read_optional(&root.join(PREFERENCES))? {
+    let main = config::under(root, &config.find_file("Dir::Etc::preferences", None));
+    if main.is_file()
+        && let Some(bytes) = read_optional(&main)?
+    {
         pins.extend(policy::parse_preferences(&bytes));
     }
-    let dir = root.join(PREFERENCES_D);
+    let dir = config::under(root, &config.find_dir("Dir::Etc::preferencesparts", None));
     for name in policy::preference_files(&list_dir(&dir)?) {
         let path = dir.join(&name);
         if !path.is_file() {
@@ -371,31 +615,6 @@ fn read_pins(root: &Path) -> Result<Vec<policy::Pin>, Error> {
         }
     }
     Ok(pins)
-}
-
-/// Reads `APT::Default-Release "x";` from apt.conf and apt.conf.d, the last one winning as
-/// in apt's configuration.
-fn default_release(root: &Path) -> Option<String> {
-    let re = regex::Regex::new(r#"(?m)^\s*APT::Default-Release\s+"([^"]*)"\s*;"#).ok()?;
-    let mut paths = vec![root.join("etc/apt/apt.conf")];
-    let dir = root.join("etc/apt/apt.conf.d");
-    let mut names = list_dir(&dir).unwrap_or_default();
-    names.sort();
-    paths.extend(
-        names
-            .into_iter()
-            .filter(|n| !n.contains('.') || n.ends_with(".conf"))
-            .map(|n| dir.join(n)),
-    );
-    let mut found = None;
-    for path in paths {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for cap in re.captures_iter(&text) {
-                found = Some(cap[1].to_owned());
-            }
-        }
-    }
-    found
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {

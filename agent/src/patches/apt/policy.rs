@@ -246,12 +246,29 @@ impl Policy {
         versions: &[Version],
         current: Option<usize>,
     ) -> Option<usize> {
+        self.candidate_capped(name, arch, versions, current, &|_| false)
+    }
+
+    /// Returns the candidate like [`Policy::candidate`], with the priority of each
+    /// version for which `capped` holds lowered to at most 1, as apt lowers versions
+    /// phasing excludes under `APT::Get::Phase-Policy`.
+    pub fn candidate_capped(
+        &self,
+        name: &str,
+        arch: &str,
+        versions: &[Version],
+        current: Option<usize>,
+        capped: &dyn Fn(usize) -> bool,
+    ) -> Option<usize> {
         let mut order: Vec<usize> = (0..versions.len()).collect();
         order.sort_by(|&a, &b| versions[b].parsed.cmp(&versions[a].parsed));
         let current = current.and_then(|c| versions.get(c));
         let mut best: Option<(usize, i32)> = None;
         for i in order {
-            let priority = self.priority(name, arch, &versions[i]);
+            let mut priority = self.priority(name, arch, &versions[i]);
+            if capped(i) {
+                priority = priority.min(1);
+            }
             if priority <= 0 || best.is_some_and(|(_, p)| priority <= p) {
                 continue;
             }

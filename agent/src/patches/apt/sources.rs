@@ -1,6 +1,10 @@
 //! apt's sources (`etc/apt/sources.list`, `etc/apt/sources.list.d/*.list` one-line and
 //! `*.sources` deb822): which downloaded lists apt reads. Lists of sources removed since
-//! the last `apt update` stay on disk, and apt ignores them.
+//! the last `apt update` stay on disk, and apt ignores them; so are lists of an
+//! architecture no longer configured (`APT::Architectures`, dpkg's foreign
+//! architectures, a source's `arch=` or `Architectures:`).
+
+use super::config::string_to_bool;
 
 /// One `deb` source: a URI and a suite, with its components (none for a flat repository).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +15,17 @@ pub struct Source {
     pub suite: String,
     /// Components (`main contrib`).
     pub components: Vec<String>,
+    /// The architectures whose lists apt fetches for it (`all` always included).
+    pub archs: Vec<String>,
+}
+
+/// A source's architecture options: `arch=`/`Architectures:` replaces the configured
+/// set, `arch+=`/`Architectures-Add:` adds, `arch-=`/`Architectures-Remove:` removes.
+#[derive(Debug, Clone, Default)]
+struct ArchOptions {
+    set: Option<Vec<String>>,
+    add: Vec<String>,
+    remove: Vec<String>,
 }
 
 /// Which lists the sources make apt read.
@@ -55,20 +70,36 @@ impl Source {
             let c = uri_to_file_name(c);
             rest.strip_prefix(&c)
                 .and_then(|r| r.strip_prefix("_binary-"))
-                .is_some_and(|r| r.ends_with("_Packages"))
+                .and_then(|r| r.strip_suffix("_Packages"))
+                .is_some_and(|arch| arch == "all" || self.archs.iter().any(|a| a == arch))
         })
     }
 }
 
-/// Parses the sources under `files`, each `(file name, bytes)` in apt's reading order.
-pub fn parse(files: &[(String, Vec<u8>)]) -> Configured {
+impl ArchOptions {
+    /// The architectures of a source with these options, given the configured ones.
+    fn resolve(&self, configured: &[String]) -> Vec<String> {
+        let mut archs = self.set.clone().unwrap_or_else(|| configured.to_vec());
+        for a in &self.add {
+            if !archs.contains(a) {
+                archs.push(a.clone());
+            }
+        }
+        archs.retain(|a| !self.remove.contains(a));
+        archs
+    }
+}
+
+/// Parses the sources under `files`, each `(file name, bytes)` in apt's reading order;
+/// `archs` are the configured architectures (native first).
+pub fn parse(files: &[(String, Vec<u8>)], archs: &[String]) -> Configured {
     let mut sources = Vec::new();
     for (name, bytes) in files {
         let text = String::from_utf8_lossy(bytes);
         if name.ends_with(".sources") {
-            parse_deb822(&text, &mut sources);
+            parse_deb822(&text, archs, &mut sources);
         } else {
-            parse_one_line(&text, &mut sources);
+            parse_one_line(&text, archs, &mut sources);
         }
     }
     let unmappable = sources.iter().any(|s| {
@@ -100,7 +131,7 @@ pub fn source_files(names: &[String]) -> Vec<String> {
     keep
 }
 
-fn parse_one_line(text: &str, out: &mut Vec<Source>) {
+fn parse_one_line(text: &str, configured: &[String], out: &mut Vec<Source>) {
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or_default().trim();
         let Some(rest) = line.strip_prefix("deb") else {
@@ -110,9 +141,24 @@ fn parse_one_line(text: &str, out: &mut Vec<Source>) {
             continue; // deb-src and other types
         }
         let mut rest = rest.trim_start();
-        if rest.starts_with('[') {
-            let Some(end) = rest.find(']') else { continue };
-            rest = rest[end + 1..].trim_start();
+        let mut archs = ArchOptions::default();
+        if let Some(options) = rest.strip_prefix('[') {
+            let Some(end) = options.find(']') else {
+                continue;
+            };
+            for option in options[..end].split_ascii_whitespace() {
+                let Some((key, value)) = option.split_once('=') else {
+                    continue;
+                };
+                let values = split_list(value);
+                match key {
+                    "arch" => archs.set = Some(values),
+                    "arch+" => archs.add.extend(values),
+                    "arch-" => archs.remove.extend(values),
+                    _ => {}
+                }
+            }
+            rest = options[end + 1..].trim_start();
         }
         let mut words = rest.split_ascii_whitespace();
         let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
@@ -122,16 +168,26 @@ fn parse_one_line(text: &str, out: &mut Vec<Source>) {
             uri: uri.to_owned(),
             suite: suite.to_owned(),
             components: words.map(str::to_owned).collect(),
+            archs: archs.resolve(configured),
         });
     }
 }
 
-fn parse_deb822(text: &str, out: &mut Vec<Source>) {
+/// Splits an option's value at commas and white space.
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_deb822(text: &str, configured: &[String], out: &mut Vec<Source>) {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in text.lines().map(Some).chain(std::iter::once(None)) {
         let blank = line.is_none_or(|l| l.trim().is_empty());
         if blank {
-            stanza(&fields, out);
+            stanza(&fields, configured, out);
             fields.clear();
             continue;
         }
@@ -152,7 +208,7 @@ fn parse_deb822(text: &str, out: &mut Vec<Source>) {
     }
 }
 
-fn stanza(fields: &[(String, String)], out: &mut Vec<Source>) {
+fn stanza(fields: &[(String, String)], configured: &[String], out: &mut Vec<Source>) {
     let get = |k: &str| {
         fields
             .iter()
@@ -162,9 +218,17 @@ fn stanza(fields: &[(String, String)], out: &mut Vec<Source>) {
     if !get("types").split_ascii_whitespace().any(|t| t == "deb") {
         return;
     }
-    if get("enabled").eq_ignore_ascii_case("no") {
+    let enabled = get("enabled");
+    if !enabled.is_empty() && !string_to_bool(enabled, true) {
         return;
     }
+    let has = |k: &str| fields.iter().any(|(n, _)| n == k);
+    let archs = ArchOptions {
+        set: has("architectures").then(|| split_list(get("architectures"))),
+        add: split_list(get("architectures-add")),
+        remove: split_list(get("architectures-remove")),
+    }
+    .resolve(configured);
     let components: Vec<String> = get("components")
         .split_ascii_whitespace()
         .map(str::to_owned)
@@ -175,6 +239,7 @@ fn stanza(fields: &[(String, String)], out: &mut Vec<Source>) {
                 uri: uri.to_owned(),
                 suite: suite.to_owned(),
                 components: components.clone(),
+                archs: archs.clone(),
             });
         }
     }
@@ -252,16 +317,19 @@ Types: deb\nEnabled: no\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nod
                     .to_vec(),
             ),
         ];
-        let c = parse(&files);
+        let c = parse(&files, &["amd64".to_owned(), "i386".to_owned()]);
         for yes in [
             "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
-            "deb.debian.org_debian_dists_bookworm_contrib_binary-i386_Packages",
+            "deb.debian.org_debian_dists_bookworm_contrib_binary-amd64_Packages",
+            "deb.debian.org_debian-security_dists_bookworm-security_main_binary-i386_Packages",
             "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages",
             "_srv_repo_._Packages",
         ] {
             assert!(c.includes(yes), "{yes}");
         }
         for no in [
+            // arch=amd64 on that source.
+            "deb.debian.org_debian_dists_bookworm_contrib_binary-i386_Packages",
             "deb.debian.org_debian_dists_bookworm_non-free_binary-amd64_Packages",
             "deb.debian.org_debian_dists_bookworm-updates_main_binary-amd64_Packages",
             "deb.nodesource.com_node%5f20.x_dists_nodistro_main_binary-amd64_Packages",
@@ -272,12 +340,42 @@ Types: deb\nEnabled: no\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nod
 
     #[test]
     fn unmappable_sources_include_everything() {
-        let c = parse(&[(
-            "sources.list".to_owned(),
-            b"deb cdrom:[Debian GNU/Linux 12]/ bookworm main\n".to_vec(),
-        )]);
+        let c = parse(
+            &[(
+                "sources.list".to_owned(),
+                b"deb cdrom:[Debian GNU/Linux 12]/ bookworm main\n".to_vec(),
+            )],
+            &[],
+        );
         assert_eq!(c, Configured::Unknown);
         assert!(c.includes("anything_Packages"));
+    }
+
+    #[test]
+    fn lists_of_architectures_not_configured_are_left_out() {
+        let files = vec![
+            (
+                "sources.list".to_owned(),
+                b"deb http://h/d a main\ndeb [arch=arm64 arch+=i386,s390x arch-=s390x] http://h/d b main\n"
+                    .to_vec(),
+            ),
+            (
+                "x.sources".to_owned(),
+                b"Types: deb\nURIs: http://h/d\nSuites: c\nComponents: main\nArchitectures-Add: armhf\nEnabled: yes\n\n\
+Types: deb\nURIs: http://h/d\nSuites: d\nComponents: main\nEnabled: 0\n"
+                    .to_vec(),
+            ),
+        ];
+        let c = parse(&files, &["amd64".to_owned()]);
+        let list =
+            |suite: &str, arch: &str| format!("h_d_dists_{suite}_main_binary-{arch}_Packages");
+        assert!(c.includes(&list("a", "amd64")));
+        assert!(c.includes(&list("a", "all")));
+        assert!(!c.includes(&list("a", "i386")));
+        assert!(c.includes(&list("b", "arm64")) && c.includes(&list("b", "i386")));
+        assert!(!c.includes(&list("b", "amd64")) && !c.includes(&list("b", "s390x")));
+        assert!(c.includes(&list("c", "amd64")) && c.includes(&list("c", "armhf")));
+        assert!(!c.includes(&list("d", "amd64")), "disabled");
     }
 
     #[test]

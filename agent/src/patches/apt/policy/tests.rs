@@ -237,7 +237,11 @@ proptest::proptest! {
         let _ = crate::patches::apt::release::parse(&bytes);
         let installed = ["p".to_owned()].into_iter().collect();
         let _ = crate::patches::apt::lists::parse_packages(&bytes, &installed);
-        let c = crate::patches::apt::sources::parse(&[("x.sources".to_owned(), bytes.clone()), ("x.list".to_owned(), bytes.clone())]);
+        let c = crate::patches::apt::sources::parse(&[("x.sources".to_owned(), bytes.clone()), ("x.list".to_owned(), bytes.clone())], &["amd64".to_owned()]);
+        let mut config = crate::patches::apt::config::Config::with_defaults();
+        let _ = config.parse("x.conf", &bytes);
+        let _ = config.dump();
+        let _ = crate::patches::apt::relations::parse_groups(&String::from_utf8_lossy(&bytes));
         let _ = c.includes("h_dists_s_main_binary-amd64_Packages");
         let text = String::from_utf8_lossy(&bytes);
         let _ = Expr::new(&text).matches("libfoo");
