@@ -225,36 +225,56 @@ fn expected_by_rpm() -> BTreeMap<(String, String), (String, String)> {
     out
 }
 
-/// Makes a repository of `rpms` with createrepo_c (`xz` or gzip metadata) and the
-/// updateinfo added by modifyrepo_c, and caches it in `root` as dnf does.
-fn cache_repo(work: &Path, root: &Path, rpms: &[PathBuf], xz: bool) {
-    let repo = work.join(if xz { "repo-xz" } else { "repo-gz" });
+/// How the repository's metadata is compressed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Form {
+    /// createrepo_c's default.
+    Gz,
+    /// `--xz`.
+    Xz,
+    /// `--zck`, and only the zchunk files cached, as Fedora's dnf keeps them.
+    Zck,
+}
+
+/// Makes a repository of `rpms` with createrepo_c and the updateinfo added by
+/// modifyrepo_c, and caches it in `root` as dnf does.
+fn cache_repo(work: &Path, root: &Path, rpms: &[PathBuf], form: Form) {
+    let repo = work.join(format!("repo-{form:?}"));
     std::fs::create_dir_all(&repo).unwrap();
     for rpm in rpms {
         std::fs::copy(rpm, repo.join(rpm.file_name().unwrap())).unwrap();
     }
     let mut cmd = Command::new("createrepo_c");
     cmd.args(["--quiet", "--no-database"]);
-    if xz {
-        cmd.arg("--xz");
+    match form {
+        Form::Gz => {}
+        Form::Xz => {
+            cmd.arg("--xz");
+        }
+        Form::Zck => {
+            cmd.arg("--zck");
+        }
     }
     run(cmd.arg(&repo));
     let updateinfo = work.join("updateinfo.xml");
     std::fs::write(&updateinfo, UPDATEINFO).unwrap();
-    run(Command::new("modifyrepo_c")
-        .args([
-            "--mdtype=updateinfo",
-            "--compress-type",
-            if xz { "xz" } else { "gz" },
-        ])
-        .arg(&updateinfo)
-        .arg(repo.join("repodata")));
+    let mut cmd = Command::new("modifyrepo_c");
+    cmd.args(["--mdtype=updateinfo", "--compress-type"]);
+    cmd.arg(if form == Form::Xz { "xz" } else { "gz" });
+    if form == Form::Zck {
+        cmd.arg("--zck");
+    }
+    run(cmd.arg(&updateinfo).arg(repo.join("repodata")));
 
     let cache = root.join("var/cache/dnf/ward-baseos-0123456789abcdef/repodata");
     std::fs::create_dir_all(&cache).unwrap();
     for entry in std::fs::read_dir(repo.join("repodata")).unwrap() {
         let path = entry.unwrap().path();
-        std::fs::copy(&path, cache.join(path.file_name().unwrap())).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if form == Form::Zck && name != "repomd.xml" && !name.ends_with(".zck") {
+            continue;
+        }
+        std::fs::copy(&path, cache.join(name)).unwrap();
     }
     let conf = root.join("etc/yum.repos.d/ward.repo");
     std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
@@ -275,8 +295,8 @@ fn pending_updates_from_a_createrepo_repository() {
     let new = build(work.path(), &work.path().join("new"), NEW);
     let expected = expected_by_rpm();
 
-    for xz in [false, true] {
-        let root = work.path().join(format!("root-{xz}"));
+    for form in [Form::Gz, Form::Xz, Form::Zck] {
+        let root = work.path().join(format!("root-{form:?}"));
         std::fs::create_dir_all(&root).unwrap();
         run(Command::new("rpm")
             .arg("--root")
@@ -290,7 +310,7 @@ fn pending_updates_from_a_createrepo_repository() {
                 "--justdb",
             ])
             .args(&old));
-        cache_repo(work.path(), &root, &new, xz);
+        cache_repo(work.path(), &root, &new, form);
 
         let p = patches::collect(&root).unwrap();
         let got: BTreeMap<(String, String), (String, String)> = p
@@ -303,7 +323,7 @@ fn pending_updates_from_a_createrepo_repository() {
                 )
             })
             .collect();
-        assert_eq!(got, expected, "xz {xz}");
+        assert_eq!(got, expected, "{form:?}");
 
         // What each case must look like, beyond agreeing with rpm's ordering.
         let names: Vec<&str> = p.pending.iter().map(|x| x.name.as_str()).collect();

@@ -10,6 +10,7 @@ pub mod repodata;
 pub mod repos;
 pub mod updateinfo;
 mod xml;
+pub mod zchunk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, BufRead};
@@ -241,13 +242,16 @@ fn read_repo(
         source,
     })?;
     let md = repodata::parse_repomd(&bytes);
+    // Fedora's dnf downloads only the zchunk form when the repository offers one.
+    let locate = |href: &Option<String>| href.as_deref().and_then(|h| repos::locate(cache, h));
 
-    let primary = md.primary.as_deref().and_then(|h| repos::locate(cache, h));
-    let primary_db = md.primary_db.as_deref().and_then(|_| {
-        // yum keeps the database decompressed under `gen/`.
-        let p = cache.base.join("gen/primary_db.sqlite");
-        p.is_file().then_some(p)
-    });
+    let primary = locate(&md.primary).or_else(|| locate(&md.primary_zck));
+    // yum keeps its SQLite form decompressed under `gen/`.
+    let primary_db = md
+        .primary_db
+        .as_ref()
+        .map(|_| cache.base.join("gen/primary_db.sqlite"))
+        .filter(|p| p.is_file());
     let offers = match (primary, primary_db) {
         (Some(path), _) => {
             let reader = open(&path)?;
@@ -260,51 +264,34 @@ fn read_repo(
             })?
         }
         (None, None) => {
-            if md
-                .primary_zck
-                .as_deref()
-                .and_then(|h| repos::locate(cache, h))
-                .is_some()
-            {
-                tracing::warn!(repo = %repo.id, path = %cache.base.display(), "repository metadata is only cached as zchunk, which the agent cannot read yet; its updates are not reported");
-            } else {
-                tracing::debug!(repo = %repo.id, path = %cache.repomd.display(), "no cached primary metadata");
-            }
+            tracing::debug!(repo = %repo.id, path = %cache.repomd.display(), "no cached primary metadata");
             return Ok((Vec::new(), Vec::new()));
         }
     };
 
-    let updates = match md
-        .updateinfo
-        .as_deref()
-        .and_then(|h| repos::locate(cache, h))
-    {
+    let updates = match locate(&md.updateinfo).or_else(|| locate(&md.updateinfo_zck)) {
         Some(path) => {
             let reader = open(&path)?;
             updateinfo::read_updateinfo(reader, names).map_err(|e| parse_error(&path, e))?
         }
-        None => {
-            if md
-                .updateinfo_zck
-                .as_deref()
-                .and_then(|h| repos::locate(cache, h))
-                .is_some()
-            {
-                tracing::warn!(repo = %repo.id, "advisories are only cached as zchunk, which the agent cannot read yet");
-            }
-            Vec::new()
-        }
+        None => Vec::new(),
     };
     Ok((offers, updates))
 }
 
-/// Opens a metadata file, decompressing by its suffix (`.gz`, `.xz`, `.zst`, or none)
-/// with the same decoders (and `.xz` memory limit) as apt's lists.
+/// Opens a metadata file, decompressing by its suffix: `.zck` (zchunk), or `.gz`, `.xz`,
+/// `.zst` and none with the same decoders (and `.xz` memory limit) as apt's lists.
 fn open(path: &Path) -> Result<Box<dyn BufRead>, Error> {
-    crate::patches::apt::lists::open(path).map_err(|source| Error::Read {
+    let read = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })
+    };
+    if path.extension().is_some_and(|e| e == "zck") {
+        let file = std::fs::File::open(path).map_err(read)?;
+        let reader = zchunk::Reader::new(io::BufReader::new(file)).map_err(read)?;
+        return Ok(Box::new(io::BufReader::with_capacity(64 * 1024, reader)));
+    }
+    crate::patches::apt::lists::open(path).map_err(read)
 }
 
 /// A streaming parse error: the decompressor's I/O error, or bad XML.

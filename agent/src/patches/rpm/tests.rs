@@ -777,22 +777,83 @@ fn the_newest_cache_of_a_repository_wins() {
     assert_eq!(pending[0].candidate_version, "1.6-16.el9");
 }
 
+/// zchunk fixtures (see `tests/fixtures/rpm/README.md`) and what `unzck` makes of them.
+const ZCHUNK: &[(&str, &str)] = &[
+    ("createrepo_c.primary.xml.zck", "createrepo_c.primary.xml"),
+    ("dict.primary.xml.zck", "dict.primary.xml"),
+    (
+        "dict-uncompressed-sha512_128.primary.xml.zck",
+        "dict.primary.xml",
+    ),
+];
+
+fn zchunk_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rpm/zchunk")
+            .join(name),
+    )
+    .unwrap()
+}
+
 #[test]
-fn zchunk_only_metadata_is_skipped_not_an_error() {
+fn zchunk_decodes_as_unzck_does() {
+    use std::io::Read;
+    for (zck, plain) in ZCHUNK {
+        let bytes = zchunk_fixture(zck);
+        let mut out = Vec::new();
+        zchunk::Reader::new(bytes.as_slice())
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, zchunk_fixture(plain), "{zck}");
+        // Every truncation is an error, never a panic or a short success.
+        for cut in (0..bytes.len()).step_by(7) {
+            let mut out = Vec::new();
+            let result =
+                zchunk::Reader::new(&bytes[..cut]).and_then(|mut r| r.read_to_end(&mut out));
+            assert!(result.is_err(), "{zck} cut at {cut}");
+        }
+        // Damage anywhere gives an error or other bytes (checksums are not verified;
+        // see the module), never a panic.
+        for at in (0..bytes.len()).step_by(11) {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x55;
+            let mut out = Vec::new();
+            let _ =
+                zchunk::Reader::new(damaged.as_slice()).and_then(|mut r| r.read_to_end(&mut out));
+        }
+    }
+}
+
+#[test]
+fn fedora_style_zchunk_only_metadata_is_read() {
     let f = Fixture::new();
-    f.write("etc/yum.repos.d/fedora.repo", b"[updates]\nname=Fedora $releasever - $basearch - Updates\nmetalink=https://mirrors.fedoraproject.org/\n");
     f.write(
-        "var/cache/dnf/updates-1a2b3c4d5e6f7a8b/repodata/repomd.xml",
+        "etc/yum.repos.d/fedora-updates.repo",
+        b"[updates]\nname=Fedora $releasever - $basearch - Updates\nmetalink=https://mirrors.fedoraproject.org/\n",
+    );
+    let base = "var/cache/libdnf5/updates-1a2b3c4d5e6f7a8b/repodata";
+    f.write(
+        &format!("{base}/repomd.xml"),
         br#"<repomd><data type="primary"><location href="repodata/p-primary.xml.gz"/></data><data type="primary_zck"><location href="repodata/p-primary.xml.zck"/></data></repomd>"#,
     );
     f.write(
-        "var/cache/dnf/updates-1a2b3c4d5e6f7a8b/repodata/p-primary.xml.zck",
-        b"\0ZCK1",
+        &format!("{base}/p-primary.xml.zck"),
+        &zchunk_fixture("dict.primary.xml.zck"),
     );
-    assert!(
-        f.pending(&installed(&[("bash", "5.2-1.fc39", "x86_64")]))
-            .is_empty()
+    let pending = f.pending(&installed(&[("ward-tilde", "1.0~rc1^git1-1", "x86_64")]));
+    assert_eq!(
+        summary(&pending),
+        vec![row(
+            "ward-tilde",
+            "x86_64",
+            "1.0~rc1^git1-1",
+            "1.0~rc1^git2-1",
+            false
+        )]
     );
+    assert_eq!(pending[0].origin, "updates");
 }
 
 #[test]

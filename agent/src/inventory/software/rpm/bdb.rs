@@ -96,8 +96,8 @@ pub fn for_each<S: Source + ?Sized>(
             let entries = usize::from(db.u16(&page, 20));
             for idx in (0..entries.saturating_sub(1)).step_by(2) {
                 let (k, v) = db.item_bounds(&page, idx)?;
-                let key = db.item(&page, k, &mut key)?;
-                let value = db.item(&page, v, &mut value)?;
+                let key = db.item(&page, k, &mut key, &mut visited)?;
+                let value = db.item(&page, v, &mut value, &mut visited)?;
                 let number = (key.len() == 4).then(|| db.u32(key, 0));
                 f(number, value);
             }
@@ -223,20 +223,29 @@ impl<'a, S: Source + ?Sized> Db<'a, S> {
         page: &'b [u8],
         (off, len): Span,
         buf: &'b mut Vec<u8>,
+        visited: &mut HashSet<u32>,
     ) -> Result<&'b [u8], Error> {
         match page[off] {
             H_KEYDATA => Ok(&page[off + 1..off + len]),
             H_OFFPAGE if len == 12 => {
                 let pgno = self.u32(page, off + 4);
                 let total = self.u32(page, off + 8);
-                self.overflow(pgno, total, buf)?;
+                self.overflow(pgno, total, buf, visited)?;
                 Ok(buf.as_slice())
             }
             other => Err(format(format!("unsupported hash item type {other}"))),
         }
     }
 
-    fn overflow(&self, mut pgno: u32, total: u32, buf: &mut Vec<u8>) -> Result<(), Error> {
+    /// Gathers an item of `total` bytes from the overflow chain starting at `pgno`. A page
+    /// belongs to one chain only, so an item is never longer than the file.
+    fn overflow(
+        &self,
+        mut pgno: u32,
+        total: u32,
+        buf: &mut Vec<u8>,
+        visited: &mut HashSet<u32>,
+    ) -> Result<(), Error> {
         let pages = u64::from(self.last_page) * self.page_size as u64;
         if total == 0 || total > MAX_VALUE || u64::from(total) > pages {
             return Err(format(format!("overflow item of {total} bytes")));
@@ -245,6 +254,9 @@ impl<'a, S: Source + ?Sized> Db<'a, S> {
         let mut page = vec![0u8; self.page_size];
         let mut left = total as usize;
         while left > 0 {
+            if !visited.insert(pgno) {
+                return Err(format(format!("page {pgno} is linked twice")));
+            }
             self.read_page(pgno, &mut page)?;
             if page[25] != P_OVERFLOW {
                 return Err(format(format!("page {pgno} is not an overflow page")));
