@@ -1,12 +1,13 @@
 //! The rpm database (RHEL and its rebuilds, Fedora, SUSE): which RPM packages are
 //! installed, read from the header rpm keeps for each one.
 //!
-//! rpm 4.16 and later keep the headers in SQLite (`rpmdb.sqlite`); older releases (RHEL
-//! 7 and 8) in a Berkeley DB hash file (`Packages`). Both are read here without rpm or
-//! libdb; SUSE's `ndb` format (`Packages.db`) is recognised but not read yet.
+//! rpm 4.16 and later keep the headers in SQLite (`rpmdb.sqlite`) or, on SUSE, in rpm's
+//! own `ndb` format (`Packages.db`); older releases (RHEL 7 and 8) in a Berkeley DB hash
+//! file (`Packages`). All three are read here without rpm or libdb.
 
 pub mod bdb;
 pub mod header;
+pub mod ndb;
 pub mod sqlite;
 
 use std::fs::File;
@@ -49,7 +50,7 @@ pub enum Error {
         /// Why reading failed.
         source: sqlite::Error,
     },
-    /// The Berkeley DB file exists but cannot be read.
+    /// The Berkeley DB or ndb file exists but cannot be read.
     #[error(
         "failed to read rpm database at {}: {source}; run the agent as a user that can \
          read it (rpm keeps it 0644)",
@@ -73,15 +74,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The database is in the ndb format, which is not read yet.
+    /// The ndb file is damaged.
     #[error(
-        "rpm database at {} is in rpm's ndb format, which the agent cannot read yet; \
-         convert it with `rpmdb --rebuilddb --define '_db_backend sqlite'` on that system",
-        path.display()
+        "rpm database at {} is not readable as rpm's ndb: {reason}; {REPAIR}",
+        path.display(),
+        REPAIR = REPAIR
     )]
     Ndb {
         /// The database file.
         path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
@@ -92,19 +95,20 @@ pub enum Backend {
     Sqlite,
     /// Berkeley DB `Packages`.
     Bdb,
-    /// ndb `Packages.db`.
+    /// ndb `Packages.db` (SUSE).
     Ndb,
 }
 
 /// Returns the database rpm would read under `root`: the first of [`DB_DIRS`] holding
-/// one, SQLite preferred over Berkeley DB (a system upgraded from RHEL 8 to 9 can keep a
-/// stale `Packages` next to its `rpmdb.sqlite`); `None` when there is no rpm database.
+/// one, the newer formats preferred (SQLite, then ndb, then Berkeley DB: a system
+/// upgraded from RHEL 8 to 9 can keep a stale `Packages` next to its `rpmdb.sqlite`);
+/// `None` when there is no rpm database.
 pub(crate) fn locate(root: &Root) -> Option<(Backend, PathBuf)> {
     for dir in DB_DIRS {
         for (backend, file) in [
             (Backend::Sqlite, SQLITE),
-            (Backend::Bdb, BDB),
             (Backend::Ndb, NDB),
+            (Backend::Bdb, BDB),
         ] {
             let path = root.join(&format!("{dir}/{file}"));
             if path.is_file() {
@@ -160,7 +164,26 @@ pub(crate) fn read(root: &Root) -> Result<Option<Vec<pb::Package>>, Error> {
                 },
             })?;
         }
-        Backend::Ndb => return Err(Error::Ndb { path }),
+        Backend::Ndb => {
+            let read = |source| Error::Read {
+                path: path.clone(),
+                source,
+            };
+            let file = File::open(&path).map_err(read)?;
+            let len = file.metadata().map_err(read)?.len();
+            ndb::for_each(&file, len, |index, blob| add(u64::from(index), blob)).map_err(|e| {
+                match e {
+                    ndb::Error::Io(source) => Error::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                    ndb::Error::Format(reason) => Error::Ndb {
+                        path: path.clone(),
+                        reason,
+                    },
+                }
+            })?;
+        }
     }
     skipped.warn(&path);
     Ok(Some(packages))

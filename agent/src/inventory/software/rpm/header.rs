@@ -187,10 +187,12 @@ impl<'a> Header<'a> {
         Some(bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
     }
 
-    /// Reads the fields the inventory uses; NAME, VERSION and RELEASE are required.
+    /// Reads the fields the inventory uses; NAME, VERSION and RELEASE are required and
+    /// must not be empty (rpmbuild refuses empty ones; the fuzzer made one).
     pub fn fields(&self) -> Result<Fields, Error> {
         let required = |tag: u32, name: &'static str| {
             self.string(tag)
+                .filter(|s| !s.is_empty())
                 .map(Cow::into_owned)
                 .ok_or(Error::Missing(name))
         };
@@ -333,6 +335,14 @@ mod tests {
         ]);
         let h = Header::parse(&b).unwrap();
         assert_eq!(h.fields().unwrap_err(), Error::Missing("NAME"));
+        // Present but empty (found by the rpm_header fuzz target).
+        let empty = blob(&[
+            (tag::NAME, kind::STRING, 1, b"\0"),
+            (tag::VERSION, kind::STRING, 1, b"1\0"),
+            (tag::RELEASE, kind::STRING, 1, b"1\0"),
+        ]);
+        let e = Header::parse(&empty).unwrap();
+        assert_eq!(e.fields().unwrap_err(), Error::Missing("NAME"));
         assert_eq!(h.string(tag::RELEASE), None);
         assert_eq!(h.int(tag::RELEASE), Some(1));
         assert_eq!(h.int(tag::EPOCH), None);

@@ -312,10 +312,14 @@ fn errors_name_the_file_and_the_fix() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let path = put(dir.path(), "usr/lib/sysimage/rpm/Packages.db", b"RpmP");
+    let mut bytes = write_ndb(&records(BDB_LE));
+    bytes[4096] ^= 0xff; // the first blob's head
+    let path = put(dir.path(), "usr/lib/sysimage/rpm/Packages.db", &bytes);
     let msg = read_root(dir.path()).unwrap_err().to_string();
     assert!(
-        msg.contains(&path.display().to_string()) && msg.contains("_db_backend sqlite"),
+        msg.contains(&path.display().to_string())
+            && msg.contains("ndb")
+            && msg.contains("rpmdb --rebuilddb"),
         "{msg}"
     );
 }
@@ -329,4 +333,92 @@ fn a_bdb_page_linked_to_itself_is_an_error_not_a_loop() {
     bytes[page + 16..page + 20].copy_from_slice(&1u32.to_le_bytes());
     let err = bdb::for_each(bytes.as_slice(), |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("linked twice"), "{err}");
+}
+
+/// Writes an ndb `Packages.db` holding `records` the way rpm's `rpmpkg.c` does
+/// (`rpmpkgWriteEmptySlotpage`, `rpmpkgWriteslot`, `rpmpkgWriteBlob`): Debian's rpm has no
+/// ndb backend, so this writer stands in for it, following that code.
+fn write_ndb(records: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    fn adler32(bytes: &[u8], start: u32) -> u32 {
+        let (mut a, mut b) = (start & 0xffff, start >> 16);
+        for &x in bytes {
+            a = (a + u32::from(x)) % 65521;
+            b = (b + a) % 65521;
+        }
+        (b << 16) | a
+    }
+    let le = |v: u32| v.to_le_bytes();
+    let pages = 1 + (records.len() + 2) / 256;
+    let mut out = vec![0u8; pages * 4096];
+    out[0..4].copy_from_slice(b"RpmP");
+    out[8..12].copy_from_slice(&le(7)); // generation
+    out[12..16].copy_from_slice(&le(pages as u32));
+    out[16..20].copy_from_slice(&le(records.len() as u32 + 1));
+    for slot in 2..pages * 256 {
+        out[slot * 16..slot * 16 + 4].copy_from_slice(b"Slot");
+    }
+    // Blobs in reverse order of their slots, so file order differs from slot order.
+    for (i, (index, blob)) in records.iter().enumerate().rev() {
+        let offset = out.len() / 16;
+        let blocks = (16 + blob.len() + 12).div_ceil(16);
+        let mut framed = Vec::new();
+        framed.extend_from_slice(b"BlbS");
+        framed.extend_from_slice(&le(*index));
+        framed.extend_from_slice(&le(1_700_000_000));
+        framed.extend_from_slice(&le(blob.len() as u32));
+        framed.extend_from_slice(blob);
+        framed.resize(blocks * 16 - 12, 0);
+        let sum = adler32(&framed, 1);
+        framed.extend_from_slice(&le(sum));
+        framed.extend_from_slice(&le(blob.len() as u32));
+        framed.extend_from_slice(b"BlbE");
+        out.extend_from_slice(&framed);
+        let slot = (2 + i) * 16;
+        out[slot + 4..slot + 8].copy_from_slice(&le(*index));
+        out[slot + 8..slot + 12].copy_from_slice(&le(offset as u32));
+        out[slot + 12..slot + 16].copy_from_slice(&le(blocks as u32));
+    }
+    out
+}
+
+#[test]
+fn ndb_reads_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = records(BDB_LE);
+    put(
+        dir.path(),
+        "usr/lib/sysimage/rpm/Packages.db",
+        &write_ndb(&rows),
+    );
+    let packages = read_root(dir.path()).unwrap().unwrap();
+    assert_eq!(summary(&packages), expected());
+    let names: Vec<_> = packages.iter().map(|p| p.name.clone()).collect();
+    let mut reversed: Vec<_> = rows
+        .iter()
+        .map(|(_, b)| package_from_header(b).unwrap().name)
+        .collect();
+    reversed.reverse();
+    assert_eq!(names, reversed, "blob order in the file");
+    let root = Root::new(dir.path());
+    assert_eq!(locate(&root).unwrap().0, Backend::Ndb);
+
+    // Many packages: slots spill onto a second page.
+    let many: Vec<(u32, Vec<u8>)> = (1..=300u32)
+        .map(|n| (n, rows[n as usize % rows.len()].1.clone()))
+        .collect();
+    let bytes = write_ndb(&many);
+    let mut seen = Vec::new();
+    ndb::for_each(bytes.as_slice(), bytes.len() as u64, |index, blob| {
+        assert!(package_from_header(blob).is_ok());
+        seen.push(index);
+    })
+    .unwrap();
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=300).collect::<Vec<_>>());
+
+    // Every truncation is an error, never a panic.
+    for cut in (0..bytes.len()).step_by(509) {
+        let _ =
+            ndb::for_each(&bytes[..cut], cut as u64, |_, _| {}).map(|()| assert!(cut.is_multiple_of(16)));
+    }
 }
