@@ -418,7 +418,7 @@ fn ndb_reads_in_file_order() {
 
     // Every truncation is an error, never a panic.
     for cut in (0..bytes.len()).step_by(509) {
-        let _ =
-            ndb::for_each(&bytes[..cut], cut as u64, |_, _| {}).map(|()| assert!(cut.is_multiple_of(16)));
+        let _ = ndb::for_each(&bytes[..cut], cut as u64, |_, _| {})
+            .map(|()| assert!(cut.is_multiple_of(16)));
     }
 }
