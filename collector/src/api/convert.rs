@@ -117,6 +117,7 @@ fn check_package(p: &pb::Package) -> Result<(), Error> {
     )?;
     text("package.epoch", &p.epoch, MAX_PACKAGE_FIELD, true)?;
     text("package.release", &p.release, MAX_PACKAGE_FIELD, true)?;
+    text("package.vendor", &p.vendor, MAX_TEXT, true)?;
     if p.name.is_empty() {
         return Err(Error::EmptyName);
     }
