@@ -135,6 +135,9 @@ impl<'a> Stanza<'a> {
             installed_size: text(stanza.installed_size).parse().unwrap_or(0),
             state: "installed".to_owned(),
             epoch: String::new(),
+            // apk records no install time (`t:` is the build time) and no vendor.
+            install_time: 0,
+            vendor: String::new(),
             name,
             version,
         });
@@ -210,6 +213,7 @@ Z:Q1Kdl0bFH5GqSsLHW5Mk5WEJ0PI7M=
                     state: "installed".into(),
                     epoch: String::new(),
                     release: "0".into(),
+                    ..Default::default()
                 },
                 pb::Package {
                     name: "ssl_client".into(),
@@ -221,6 +225,7 @@ Z:Q1Kdl0bFH5GqSsLHW5Mk5WEJ0PI7M=
                     state: "installed".into(),
                     epoch: String::new(),
                     release: "29".into(),
+                    ..Default::default()
                 },
             ]
         );

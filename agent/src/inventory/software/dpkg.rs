@@ -316,6 +316,9 @@ impl<'a> Stanza<'a> {
             state: state.to_owned(),
             epoch: String::new(),
             release: String::new(),
+            // dpkg's status records neither.
+            install_time: 0,
+            vendor: String::new(),
             name,
         });
         out.push(record);

@@ -51,6 +51,10 @@ pub struct Desc {
     pub installed_size: u64,
     /// `%GROUPS%`.
     pub groups: Vec<String>,
+    /// `%INSTALLDATE%` (Unix seconds) in a local entry, 0 when not given.
+    pub install_date: i64,
+    /// `%PACKAGER%`, empty when not given.
+    pub packager: String,
 }
 
 /// Reads the packages of pacman's local database under `root`; `None` when there is no
@@ -151,6 +155,8 @@ pub fn parse_desc(bytes: &[u8]) -> Option<Desc> {
             "BASE" => desc.base = value.to_owned(),
             "ARCH" => desc.arch = value.to_owned(),
             "SIZE" | "ISIZE" => desc.installed_size = value.parse().unwrap_or(0),
+            "INSTALLDATE" => desc.install_date = value.parse().unwrap_or(0),
+            "PACKAGER" => desc.packager = value.to_owned(),
             _ => single_read = false,
         }
     }
@@ -179,6 +185,8 @@ impl Desc {
             state: "installed".to_owned(),
             epoch: evr.epoch.unwrap_or_default().to_owned(),
             release: evr.release.unwrap_or_default().to_owned(),
+            install_time: self.install_date,
+            vendor: self.packager.clone(),
         }
     }
 }
@@ -250,6 +258,8 @@ openssl
                 arch: "x86_64".into(),
                 installed_size: 1_148_133,
                 groups: vec!["base-devel".into(), "extra-tools".into()],
+                install_date: 1_717_404_215,
+                packager: "Christian Hesse <eworm@archlinux.org>".into(),
             }
         );
         let p = desc.to_package();

@@ -206,6 +206,10 @@ pub fn package_from_header(blob: &[u8]) -> Result<pb::Package, header::Error> {
         state: "installed".to_owned(),
         epoch: f.epoch.map(|e| e.to_string()).unwrap_or_default(),
         release: f.release,
+        install_time: f
+            .install_time
+            .map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
+        vendor: f.vendor,
         name: f.name,
     })
 }
