@@ -144,8 +144,10 @@ fn rpm(root: &Path) -> Command {
     rpm_at(root, DBPATH)
 }
 
-/// One line per package of `rpm -qa` for the fields the agent reports, sorted.
-const QUERY: &str = "%{NAME}|%{EVR}|%{EPOCH}|%{RELEASE}|%{ARCH}|%{SIZE}|%{SOURCERPM}\\n";
+/// One line per package of `rpm -qa` for the fields the agent reports, sorted; rpm prints
+/// `(none)` for an absent tag (VENDOR of a `gpg-pubkey`), which the agent leaves empty.
+const QUERY: &str =
+    "%{NAME}|%{EVR}|%{EPOCH}|%{RELEASE}|%{ARCH}|%{SIZE}|%{INSTALLTIME}|%{VENDOR}|%{SOURCERPM}\\n";
 
 fn rpm_lines(mut cmd: Command) -> Vec<String> {
     let out = run(cmd.args(["-qa", "--qf", QUERY]));
@@ -169,8 +171,16 @@ fn agent_lines(root: &Path) -> Vec<String> {
                 p.source_package.clone()
             };
             format!(
-                "{}|{}|{}|{}|{}|{}|{}",
-                p.name, p.version, p.epoch, p.release, p.arch, p.installed_size, source
+                "{}|{}|{}|{}|{}|{}|{}|{}|{}",
+                p.name,
+                p.version,
+                p.epoch,
+                p.release,
+                p.arch,
+                p.installed_size,
+                p.install_time,
+                p.vendor,
+                source
             )
         })
         .collect();
@@ -288,6 +298,27 @@ fn inventory_lists_what_rpm_lists() {
             .iter()
             .any(|l| l.starts_with("gpg-pubkey|") && l.contains("||0|"))
     );
+    // Install time and vendor: every built package carries the spec's Vendor and was
+    // installed just now; the imported key has an install time but no vendor.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let inv = inventory::collect(&root).unwrap();
+    for p in &inv.software.packages {
+        assert!(
+            (now - 3600..=now + 60).contains(&p.install_time),
+            "{} installed at {}",
+            p.name,
+            p.install_time
+        );
+        let vendor = if p.name == "gpg-pubkey" {
+            ""
+        } else {
+            "Ward tests"
+        };
+        assert_eq!(p.vendor, vendor, "{}", p.name);
+    }
 }
 
 #[test]
