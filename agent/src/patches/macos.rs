@@ -145,6 +145,8 @@ pub fn parse_list(bytes: &[u8]) -> Result<Vec<Update>, ListError> {
             fill(update, trimmed);
         }
     }
+    // A "* Label:" line with nothing after it names nothing.
+    updates.retain(|u| !u.label.is_empty() || !u.title.is_empty());
     if found || none {
         Ok(updates)
     } else {

@@ -334,8 +334,12 @@ fn update(v: &Json) -> Option<Update> {
             _ => None,
         })
         .collect();
+    let title = text("Title");
+    if title.is_empty() && kb_ids.is_empty() {
+        return None; // nothing to name it by
+    }
     Some(Update {
-        title: text("Title"),
+        title,
         kb_ids,
         msrc_severity: text("MsrcSeverity"),
         categories,

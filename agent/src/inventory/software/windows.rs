@@ -184,7 +184,9 @@ pub fn normalize_key(key: &str) -> String {
         .filter(|(provider, _)| provider.ends_with("Registry"))
         .map_or(key, |(_, k)| k);
     let upper = key.to_uppercase();
-    let upper = upper.trim_end_matches('\\');
+    let upper = upper
+        .trim_start()
+        .trim_end_matches(|c: char| c == '\\' || c.is_whitespace());
     for (short, long) in [
         ("HKLM", "HKEY_LOCAL_MACHINE"),
         ("HKU", "HKEY_USERS"),

@@ -114,7 +114,7 @@ pub fn parse(bytes: &[u8]) -> Vec<Key> {
             }
         }
         if line.starts_with('[') && line.ends_with(']') && line.len() >= 2 {
-            let inner = &line[1..line.len() - 1];
+            let inner = line[1..line.len() - 1].trim();
             let (deleted, path) = match inner.strip_prefix('-') {
                 Some(p) => (true, p),
                 None => (false, inner),
