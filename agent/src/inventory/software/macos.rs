@@ -54,6 +54,8 @@ pub struct App {
     pub last_modified: String,
     /// `info` (CFBundleGetInfoString), often a copyright line.
     pub info: String,
+    /// `signed_by`: the code signature's certificate chain, leaf first.
+    pub signed_by: Vec<String>,
 }
 
 /// One installer package receipt, as `pkgutil --pkg-info-plist` prints it.
@@ -96,7 +98,31 @@ impl App {
         }
     }
 
-    /// Returns the application as a package of source "app".
+    /// Returns who signed the application: the developer named by a Developer ID
+    /// certificate ("Developer ID Application: Google LLC (EQHXZ8M8AV)" gives "Google
+    /// LLC"), "Apple Inc." for Apple's own signature ("Software Signing"); empty otherwise
+    /// (the App Store's signature does not name the developer, unsigned apps none).
+    pub fn vendor(&self) -> String {
+        let Some(leaf) = self.signed_by.first() else {
+            return String::new();
+        };
+        if let Some(rest) = leaf.strip_prefix("Developer ID Application:") {
+            // The team id in parentheses ends the name.
+            let name = match rest.rsplit_once(" (") {
+                Some((name, team)) if team.ends_with(')') => name,
+                _ => rest,
+            };
+            return name.trim().to_owned();
+        }
+        if leaf == "Software Signing" {
+            return "Apple Inc.".to_owned();
+        }
+        String::new()
+    }
+
+    /// Returns the application as a package of source "app", vendor [`App::vendor`]. No
+    /// install time: `lastModified` is when the bundle last changed, which an update or a
+    /// copy also changes.
     pub fn to_package(&self) -> pb::Package {
         pb::Package {
             name: self.name.clone(),
@@ -104,20 +130,22 @@ impl App {
             arch: self.arch().to_owned(),
             source: "app".to_owned(),
             state: "installed".to_owned(),
+            vendor: self.vendor(),
             ..Default::default()
         }
     }
 }
 
 impl Receipt {
-    /// Returns the receipt as a package of source "pkg", named by its package id. Receipts
-    /// record no architecture and no size.
+    /// Returns the receipt as a package of source "pkg", named by its package id, with
+    /// its install time. Receipts record no architecture, size or vendor.
     pub fn to_package(&self) -> pb::Package {
         pb::Package {
             name: self.id.clone(),
             version: self.version.clone(),
             source: "pkg".to_owned(),
             state: "installed".to_owned(),
+            install_time: self.install_time.unwrap_or(0),
             ..Default::default()
         }
     }
@@ -150,6 +178,17 @@ pub fn parse_applications(bytes: &[u8]) -> Result<Vec<App>, Error> {
                 arch_kind: text("arch_kind"),
                 last_modified: text("lastModified"),
                 info: text("info"),
+                signed_by: o
+                    .get("signed_by")
+                    .and_then(Json::as_array)
+                    .map(|chain| {
+                        chain
+                            .iter()
+                            .filter_map(Json::as_str)
+                            .map(one_line)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
         })
         .collect())

@@ -127,7 +127,9 @@ impl UninstallEntry {
 
     /// Returns the entry as a package: source "msi" for Windows Installer products and
     /// "exe" for programs whose own installer registered them; arch `native_arch` in the
-    /// native view, "x86" under WOW6432Node and empty for per-user installs.
+    /// native view, "x86" under WOW6432Node and empty for per-user installs; vendor the
+    /// publisher; install time the start (UTC) of the install day, which is all Windows
+    /// records.
     pub fn to_package(&self, native_arch: &str) -> pb::Package {
         let arch = match self.view() {
             View::Native => native_arch,
@@ -143,18 +145,30 @@ impl UninstallEntry {
                 .estimated_size_kib
                 .map_or(0, |k| k.saturating_mul(1024)),
             state: "installed".to_owned(),
+            install_time: self
+                .install_date
+                .as_deref()
+                .and_then(day_start)
+                .unwrap_or(0),
+            vendor: self.publisher.clone(),
             ..Default::default()
         }
     }
 }
 
 impl HotFix {
-    /// Returns the update as a package: name the KB id, source "msu", no version.
+    /// Returns the update as a package: name the KB id, source "msu", no version, the
+    /// start (UTC) of the install day as its install time.
     pub fn to_package(&self) -> pb::Package {
         pb::Package {
             name: self.id.clone(),
             source: "msu".to_owned(),
             state: "installed".to_owned(),
+            install_time: self
+                .installed_on
+                .as_deref()
+                .and_then(day_start)
+                .unwrap_or(0),
             ..Default::default()
         }
     }
@@ -464,6 +478,41 @@ fn day(s: &str) -> Option<String> {
             .iter()
             .all(|&i| b[i].is_ascii_digit());
     is_day.then(|| s[..10].to_owned())
+}
+
+/// Returns the Unix time at which the day `yyyy-mm-dd` starts in UTC; `None` for
+/// anything else, or a day the month does not have.
+pub fn day_start(day: &str) -> Option<i64> {
+    let b = day.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| {
+        let part = day.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse::<i64>().ok())?
+    };
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&d) {
+        return None;
+    }
+    // Days since 1970-01-01 in the proleptic Gregorian calendar, counting years from
+    // March so that the leap day ends one (H. Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
 }
 
 /// Returns `yyyymmdd` as `yyyy-mm-dd`, `None` for anything else.

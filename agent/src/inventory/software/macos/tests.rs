@@ -44,6 +44,28 @@ fn applications_installed_on_the_system_volume() {
         pkgs.iter()
             .all(|p| p.source == "app" && p.state == "installed")
     );
+    let vendors: Vec<(&str, &str)> = pkgs
+        .iter()
+        .map(|p| (p.name.as_str(), p.vendor.as_str()))
+        .collect();
+    assert_eq!(
+        vendors,
+        [
+            ("AirPort Base Station Agent", "Apple Inc."),
+            ("Citrix Workspace", "Citrix Systems, Inc."),
+            ("Docker", "Docker Inc"),
+            ("Google Chrome", "Google LLC"),
+            // The App Store's signature does not name the developer.
+            ("Keynote", ""),
+            ("Python Launcher", "Python Software Foundation"),
+            ("Safari", "Apple Inc."),
+            ("Simulator", "Apple Inc."),
+            ("Slack", "Slack Technologies, Inc."),
+            ("Wireless Diagnostics", "Apple Inc."),
+            ("Xcode", ""),
+        ]
+    );
+    assert!(pkgs.iter().all(|p| p.install_time == 0));
 
     let citrix = apps.iter().find(|a| a.name == "Citrix Workspace").unwrap();
     assert_eq!(citrix.obtained_from, "identified_developer");
@@ -120,6 +142,7 @@ fn package_receipts() {
         ("us.zoom.pkg.videomeeting", "6.0.11.35001", "", "pkg")
     );
     assert_eq!(p.state, "installed");
+    assert_eq!(p.install_time, 1_714_644_690);
 }
 
 #[test]
@@ -137,6 +160,34 @@ fn receipt_errors() {
     );
     let array = br#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><array/></plist>"#;
     assert!(matches!(parse_pkg_info(array), Err(Error::Shape { .. })));
+}
+
+#[test]
+fn vendors_from_the_signature() {
+    let vendor = |chain: &[&str]| {
+        App {
+            signed_by: chain.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+        .vendor()
+    };
+    assert_eq!(vendor(&[]), "");
+    assert_eq!(
+        vendor(&[
+            "Developer ID Application: Foo (Bar) Ltd (ABCDE12345)",
+            "Developer ID Certification Authority"
+        ]),
+        "Foo (Bar) Ltd"
+    );
+    assert_eq!(vendor(&["Developer ID Application: No Team"]), "No Team");
+    assert_eq!(
+        vendor(&[
+            "Software Signing",
+            "Apple Code Signing Certification Authority"
+        ]),
+        "Apple Inc."
+    );
+    assert_eq!(vendor(&["Apple Mac OS Application Signing"]), "");
 }
 
 #[test]

@@ -114,6 +114,20 @@ fn reg_exports_of_the_three_views_give_what_programs_and_features_lists() {
         .find(|e| e.display_name.contains("Code"))
         .unwrap();
     assert_eq!(code.view(), View::User);
+
+    let vendor_and_time: Vec<(&str, &str, i64)> = pkgs
+        .iter()
+        .map(|p| (p.name.as_str(), p.vendor.as_str(), p.install_time))
+        .collect();
+    assert_eq!(vendor_and_time[0], ("7-Zip 23.01 (x64)", "Igor Pavlov", 0));
+    assert_eq!(
+        vendor_and_time[2],
+        ("Git", "The Git Development Community", 1_705_363_200)
+    );
+    assert_eq!(
+        vendor_and_time[9],
+        ("Zoom", "Zoom Video Communications, Inc.", 0)
+    );
 }
 
 #[test]
@@ -353,6 +367,8 @@ fn hotfixes_from_windows_powershell_5_1_and_from_the_script() {
             .all(|p| p.source == "msu" && p.version.is_empty() && p.state == "installed")
     );
     assert_eq!(pkgs[0].name, "KB5027397");
+    assert_eq!(pkgs[0].install_time, 1_687_305_600);
+    assert_eq!(pkgs[3].install_time, 0, "KB5034848 has no install day");
 
     let script = br#"[{"HotFixID":"KB5034765","Description":"Security Update","InstalledOn":"2024-02-14"},{"HotFixID":"File 1","Description":"Update","InstalledOn":null},{"HotFixID":"kb890830","Description":"Update","InstalledOn":"/Date(1715644800000+0200)/"}]"#;
     let fixes = parse_hotfix_json(script).unwrap();
@@ -392,6 +408,26 @@ fn only_direct_subkeys_of_uninstall_are_entries() {
         UNINSTALL_KEYS[0]
     )));
     assert!(!is_uninstall_entry(&format!("{}\\", UNINSTALL_KEYS[0])));
+}
+
+#[test]
+fn days_start_at_utc_midnight() {
+    assert_eq!(day_start("1970-01-01"), Some(0));
+    assert_eq!(day_start("1969-12-31"), Some(-86_400));
+    assert_eq!(day_start("2000-03-01"), Some(951_868_800));
+    assert_eq!(day_start("2024-01-16"), Some(1_705_363_200));
+    assert_eq!(day_start("2024-02-29"), Some(1_709_164_800));
+    for bad in [
+        "2023-02-29",
+        "2024-04-31",
+        "2024-13-01",
+        "2024-00-10",
+        "2024-1-011",
+        "+024-01-01",
+        "2024-01-16T00",
+    ] {
+        assert_eq!(day_start(bad), None, "{bad}");
+    }
 }
 
 #[test]
