@@ -53,8 +53,9 @@ pub fn collect(root: &Path) -> Result<Patches, Error> {
     collect_with_cache(root, None)
 }
 
-/// Collects the patch state like [`collect`], keeping what the apt lists yielded in
-/// `cache_dir` (see [`apt::cache`]) so that unchanged lists are not read again.
+/// Collects the patch state like [`collect`], keeping what the apt lists and the RPM
+/// repository metadata yielded in `cache_dir` (see [`apt::cache`] and [`rpm::cache`]) so
+/// that unchanged files are not read again.
 pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patches, Error> {
     let opened = crate::inventory::root::Root::open(root)?;
     let mut out = Patches::default();
@@ -99,7 +100,11 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
     // RHEL, Fedora, SUSE: rpm's database, and the repository metadata dnf, yum or
     // zypper cached.
     if let Some(packages) = rpm_db::read(&opened).map_err(rpm::Error::from)? {
-        out.pending.extend(rpm::pending_for(root, &packages)?);
+        out.pending.extend(rpm::pending_for(
+            root,
+            &packages,
+            &rpm::Options { cache_dir },
+        )?);
         if out.newest_kernel.is_empty() {
             out.newest_kernel = rpm::newest_kernel(&packages).unwrap_or_default();
         }

@@ -60,6 +60,8 @@ pub struct Repo {
     pub excludes: Vec<String>,
     /// `includepkgs` patterns: when any, only matching packages are taken from it.
     pub includes: Vec<String>,
+    /// `module_hotfixes`: its packages are exempt from dnf's modular filtering.
+    pub module_hotfixes: bool,
 }
 
 /// What the configuration says about repositories and packages.
@@ -76,6 +78,9 @@ pub struct Config {
     pub lock_excludes: Vec<String>,
     /// zypper's locked package names (globs): never updated.
     pub frozen: Vec<String>,
+    /// dnf's and yum's `obsoletes` (default on): an upgrade replaces a package by one
+    /// that obsoletes it.
+    pub obsoletes: bool,
 }
 
 /// A repository's cached metadata.
@@ -89,7 +94,10 @@ pub struct Cache {
 
 /// Reads the repository configuration of dnf/yum and zypper under `root`.
 pub fn read(root: &Path) -> Result<Config, Error> {
-    let mut config = Config::default();
+    let mut config = Config {
+        obsoletes: true,
+        ..Config::default()
+    };
     for (dirs, family) in [
         (YUM_REPOS_DIRS, Family::Yum),
         (&[ZYPP_REPOS_DIR][..], Family::Zypper),
@@ -116,6 +124,9 @@ pub fn read(root: &Path) -> Result<Config, Error> {
         for (section, keys) in parse_ini(&text) {
             if section == "main" {
                 config.excludes = list(&keys, &["excludepkgs", "exclude"]);
+                if let Some(v) = value(&keys, "obsoletes") {
+                    config.obsoletes = truthy(&v);
+                }
             }
         }
     }
@@ -239,6 +250,7 @@ fn repos_of(text: &str, family: Family) -> Vec<Repo> {
                 .unwrap_or(99),
             excludes: list(&keys, &["excludepkgs", "exclude"]),
             includes: list(&keys, &["includepkgs"]),
+            module_hotfixes: value(&keys, "module_hotfixes").is_some_and(|v| truthy(&v)),
             id,
             family,
         })

@@ -3,7 +3,7 @@
 //! `agent/tests/patches_rpm_repo.rs` checks the same code on repositories built by
 //! createrepo_c from packages built by rpmbuild.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,12 @@ fn installed(list: &[(&str, &str, &str)]) -> Vec<pb::Package> {
 }
 
 /// One `<package>` of primary.xml as createrepo_c writes it.
-fn package_xml((name, arch, epoch, ver, rel): Pkg<'_>) -> String {
+fn package_xml(p: Pkg<'_>) -> String {
+    package_xml_with(p, "")
+}
+
+/// [`package_xml`] with `extra` (dependency lists) at the end of its `<format>`.
+fn package_xml_with((name, arch, epoch, ver, rel): Pkg<'_>, extra: &str) -> String {
     format!(
         r#"<package type="rpm">
   <name>{name}</name>
@@ -63,7 +68,7 @@ fn package_xml((name, arch, epoch, ver, rel): Pkg<'_>) -> String {
       <rpm:entry name="rtld(GNU_HASH)"/>
     </rpm:requires>
     <file>/usr/bin/{name}</file>
-  </format>
+{extra}  </format>
 </package>
 "#,
         first = &name[..1]
@@ -71,6 +76,12 @@ fn package_xml((name, arch, epoch, ver, rel): Pkg<'_>) -> String {
 }
 
 fn primary_xml(packages: &[Pkg<'_>]) -> String {
+    let bodies: Vec<String> = packages.iter().map(|p| package_xml(*p)).collect();
+    primary_of(&bodies)
+}
+
+/// primary.xml holding the `<package>` elements given.
+fn primary_of(packages: &[String]) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata \
          xmlns=\"http://linux.duke.edu/metadata/common\" \
@@ -78,7 +89,7 @@ fn primary_xml(packages: &[Pkg<'_>]) -> String {
         packages.len()
     );
     for p in packages {
-        s.push_str(&package_xml(*p));
+        s.push_str(p);
     }
     s.push_str("</metadata>\n");
     s
@@ -198,6 +209,19 @@ impl Fixture {
         updates: Option<&str>,
         c: Compression,
     ) -> PathBuf {
+        self.repo_xml(id, extra, layout, &primary_xml(packages), updates, c)
+    }
+
+    /// [`Fixture::repo`] with primary.xml given whole.
+    fn repo_xml(
+        &self,
+        id: &str,
+        extra: &str,
+        layout: Layout,
+        primary: &str,
+        updates: Option<&str>,
+        c: Compression,
+    ) -> PathBuf {
         let conf = format!(
             "[{id}]\nname={id}\nbaseurl=https://example.org/{id}/\nenabled=1\ngpgcheck=1\n{extra}\n"
         );
@@ -216,7 +240,7 @@ impl Fixture {
             Layout::Yum => (format!("var/cache/yum/x86_64/7/{id}"), ""),
             Layout::Zypper => (format!("var/cache/zypp/raw/{id}"), "repodata/"),
         };
-        let (primary, suffix) = compress(primary_xml(packages).as_bytes(), c);
+        let (primary, suffix) = compress(primary.as_bytes(), c);
         let primary_name = format!("repodata/0f1e2d3c-primary.xml{suffix}");
         self.write(
             &format!("{base}/{data}0f1e2d3c-primary.xml{suffix}"),
@@ -243,8 +267,23 @@ impl Fixture {
         self.write(&repomd_rel, repomd.as_bytes())
     }
 
+    /// Adds `yaml` as the `modules` metadata of the repository whose repomd.xml is at
+    /// `repomd` (a dnf layout), gzip-compressed as RHEL publishes it.
+    fn modules(&self, repomd: &Path, yaml: &str) {
+        let (bytes, suffix) = compress(yaml.as_bytes(), Compression::Gz);
+        let name = format!("7c6d-modules.yaml{suffix}");
+        std::fs::write(repomd.parent().unwrap().join(&name), bytes).unwrap();
+        let text = std::fs::read_to_string(repomd).unwrap().replace(
+            "</repomd>",
+            &format!(
+                "  <data type=\"modules\">\n    <location href=\"repodata/{name}\"/>\n  </data>\n</repomd>"
+            ),
+        );
+        std::fs::write(repomd, text).unwrap();
+    }
+
     fn pending(&self, packages: &[pb::Package]) -> Vec<Pending> {
-        pending_for(self.root(), packages).unwrap()
+        pending_for(self.root(), packages, &Options::default()).unwrap()
     }
 }
 
@@ -872,9 +911,13 @@ fn damaged_metadata_is_an_error_naming_the_file_and_the_fix() {
         .join("var/cache/dnf/baseos-1a2b3c4d5e6f7a8b/repodata/0f1e2d3c-primary.xml.gz");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let msg = pending_for(f.root(), &installed(&[("bash", "5.1-1", "x86_64")]))
-        .unwrap_err()
-        .to_string();
+    let msg = pending_for(
+        f.root(),
+        &installed(&[("bash", "5.1-1", "x86_64")]),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         msg.contains(&path.display().to_string()) && msg.contains("dnf makecache"),
         "{msg}"
@@ -889,9 +932,13 @@ fn damaged_metadata_is_an_error_naming_the_file_and_the_fix() {
         .0,
     )
     .unwrap();
-    let msg = pending_for(f.root(), &installed(&[("bash", "5.1-1", "x86_64")]))
-        .unwrap_err()
-        .to_string();
+    let msg = pending_for(
+        f.root(),
+        &installed(&[("bash", "5.1-1", "x86_64")]),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         msg.starts_with(&format!(
             "failed to parse repository metadata {}",
@@ -918,6 +965,7 @@ fn primary_reader_keeps_only_wanted_binary_packages() {
             epoch: "0".into(),
             version: "5.1.8".into(),
             release: "6.el9_1".into(),
+            ..Offer::default()
         }]
     );
     // Entities in names resolve (nobody writes them, but XML allows it).
@@ -1007,4 +1055,640 @@ fn managers_are_named_by_what_is_installed() {
     assert_eq!(managers(f.root()), vec!["dnf"]);
     f.write("usr/bin/zypper", b"");
     assert_eq!(managers(f.root()), vec!["dnf", "zypper"]);
+}
+
+/// One `modulemd` v2 document as RHEL 8 AppStream publishes it (trimmed of the fields
+/// nothing reads: licences, components, profiles' descriptions).
+fn modulemd_doc(
+    stream: &str,
+    version: &str,
+    context: &str,
+    platform: &str,
+    nevras: &[&str],
+) -> String {
+    let mut artifacts = String::new();
+    for n in nevras {
+        artifacts.push_str(&format!("    - {n}\n"));
+    }
+    format!(
+        r#"---
+document: modulemd
+version: 2
+data:
+  name: nodejs
+  stream: "{stream}"
+  version: {version}
+  context: {context}
+  arch: x86_64
+  summary: Javascript runtime
+  description: >-
+    Node.js is a platform built on Chrome's JavaScript runtime
+    for easily building fast, scalable network applications.
+  license:
+    module:
+    - MIT
+  xmd: {{}}
+  dependencies:
+  - buildrequires:
+      platform: [el8.9.0]
+    requires:
+      platform: [{platform}]
+  references:
+    community: http://nodejs.org
+  profiles:
+    common:
+      rpms:
+      - nodejs
+      - npm
+  api:
+    rpms:
+    - nodejs
+  components:
+    rpms:
+      nodejs:
+        rationale: Javascript runtime and npm package manager.
+        ref: 7ba1d2c5
+        buildorder: 10
+  artifacts:
+    rpms:
+{artifacts}...
+"#
+    )
+}
+
+const NODEJS_DEFAULTS: &str = r#"---
+document: modulemd-defaults
+version: 1
+data:
+  module: nodejs
+  stream: "20"
+  profiles:
+    18: [common]
+    20: [common]
+...
+"#;
+
+/// AppStream with nodejs:18 (two builds, of different contexts), nodejs:20 (and a build
+/// of it for el9, which does not run here), the default stream 20, and a non-modular
+/// nodejs in BaseOS.
+fn nodejs_fixture() -> Fixture {
+    let f = Fixture::new();
+    let m18 = "module+el8.9.0+20473+c4e3d824";
+    let m18b = "module+el8.10.0+21000+aaaaaaaa";
+    let m20 = "module+el8.9.0+20500+bbbbbbbb";
+    let repomd = f.repo(
+        "appstream",
+        "",
+        Layout::Dnf,
+        &[
+            (
+                "nodejs",
+                "x86_64",
+                "1",
+                "18.18.2",
+                "1.module+el8.9.0+20473+c4e3d824",
+            ),
+            (
+                "nodejs",
+                "x86_64",
+                "1",
+                "18.20.4",
+                "1.module+el8.10.0+21000+aaaaaaaa",
+            ),
+            (
+                "npm",
+                "x86_64",
+                "1",
+                "10.7.0",
+                "1.18.20.4.1.module+el8.10.0+21000+aaaaaaaa",
+            ),
+            (
+                "nodejs",
+                "x86_64",
+                "1",
+                "20.10.0",
+                "1.module+el8.9.0+20500+bbbbbbbb",
+            ),
+            (
+                "nodejs",
+                "x86_64",
+                "1",
+                "20.99.0",
+                "1.module+el9.4.0+1+cccccccc",
+            ),
+        ],
+        None,
+        Compression::Gz,
+    );
+    let yaml = [
+        modulemd_doc(
+            "18",
+            "8090020231025093418",
+            "a75119d5",
+            "el8",
+            &[
+                &format!("nodejs-1:18.18.2-1.{m18}.src"),
+                &format!("nodejs-1:18.18.2-1.{m18}.x86_64"),
+            ],
+        ),
+        modulemd_doc(
+            "18",
+            "8100020240807161023",
+            "e4f7f4a1",
+            "el8",
+            &[
+                &format!("nodejs-1:18.20.4-1.{m18b}.x86_64"),
+                &format!("npm-1:10.7.0-1.18.20.4.1.{m18b}.x86_64"),
+            ],
+        ),
+        modulemd_doc(
+            "20",
+            "8090020231201000000",
+            "bf0d8d4b",
+            "el8",
+            &[&format!("nodejs-1:20.10.0-1.{m20}.x86_64")],
+        ),
+        modulemd_doc(
+            "20",
+            "9040020240101000000",
+            "aaaa0000",
+            "el9",
+            &["nodejs-1:20.99.0-1.module+el9.4.0+1+cccccccc.x86_64"],
+        ),
+        NODEJS_DEFAULTS.to_owned(),
+        // Another kind of document, skipped.
+        "---\ndocument: modulemd-obsoletes\nversion: 1\ndata:\n  module: nodejs\n  stream: \"16\"\n...\n".to_owned(),
+    ]
+    .concat();
+    f.modules(&repomd, &yaml);
+    f.repo(
+        "baseos",
+        "",
+        Layout::Dnf,
+        &[("nodejs", "x86_64", "1", "22.0.0", "1.el8")],
+        None,
+        Compression::Gz,
+    );
+    f.write(
+        "etc/os-release",
+        b"NAME=\"Rocky Linux\"\nVERSION_ID=\"8.10\"\nPLATFORM_ID=\"platform:el8\"\n",
+    );
+    f
+}
+
+fn nodejs_candidate(f: &Fixture) -> Option<String> {
+    let pending = f.pending(&installed(&[
+        ("rpm", "4.14.3-31.el8", "x86_64"),
+        ("nodejs", "1:18.17.0-1.module+el8.8.0+1+dddddddd", "x86_64"),
+        (
+            "npm",
+            "1:9.6.7-1.18.17.0.1.module+el8.8.0+1+dddddddd",
+            "x86_64",
+        ),
+    ]));
+    pending
+        .iter()
+        .find(|p| p.name == "nodejs")
+        .map(|p| format!("{} {}", p.candidate_version, p.origin))
+}
+
+#[test]
+fn module_streams_decide_what_dnf_offers() {
+    let f = nodejs_fixture();
+    // No state: the default stream (20), its el8 build only; BaseOS's non-modular nodejs
+    // of the same name is hidden.
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:20.10.0-1.module+el8.9.0+20500+bbbbbbbb appstream")
+    );
+
+    // Stream 18 enabled: its newest build (another context than the older one).
+    f.write(
+        "etc/dnf/modules.d/nodejs.module",
+        b"[nodejs]\nname=nodejs\nstream=18\nprofiles=\nstate=enabled\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:18.20.4-1.module+el8.10.0+21000+aaaaaaaa appstream")
+    );
+    let pending = f.pending(&installed(&[(
+        "npm",
+        "1:9.6.7-1.18.17.0.1.module+el8.8.0+1+dddddddd",
+        "x86_64",
+    )]));
+    assert_eq!(
+        pending[0].candidate_version,
+        "1:10.7.0-1.18.20.4.1.module+el8.10.0+21000+aaaaaaaa"
+    );
+
+    // Disabled: no modular build at all; the non-modular one is offered again.
+    f.write(
+        "etc/dnf/modules.d/nodejs.module",
+        b"[nodejs]\nname=nodejs\nstream=\nprofiles=\nstate=disabled\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:22.0.0-1.el8 baseos")
+    );
+
+    // A file libdnf ignores (no `profiles`): the default stream again.
+    f.write(
+        "etc/dnf/modules.d/nodejs.module",
+        b"[nodejs]\nstream=18\nstate=enabled\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:20.10.0-1.module+el8.9.0+20500+bbbbbbbb appstream")
+    );
+
+    // dnf5's state wins over dnf 4's files.
+    f.write(
+        "usr/lib/sysimage/libdnf5/modules.toml",
+        b"version = \"1.0\"\n\n[modules.nodejs]\nenabled_stream = \"18\"\nstate = \"Enabled\"\ninstalled_profiles = []\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:18.20.4-1.module+el8.10.0+21000+aaaaaaaa appstream")
+    );
+    std::fs::remove_file(f.root().join("usr/lib/sysimage/libdnf5/modules.toml")).unwrap();
+
+    // A local default stream wins over the repositories'.
+    f.write(
+        "etc/dnf/modules.defaults.d/nodejs.yaml",
+        b"---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: nodejs\n  stream: \"18\"\n...\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:18.20.4-1.module+el8.10.0+21000+aaaaaaaa appstream")
+    );
+
+    // The platform decides which builds can run: on el9 only the el9 build of 20.
+    f.write("etc/os-release", b"PLATFORM_ID=\"platform:el9\"\n");
+    std::fs::remove_file(f.root().join("etc/dnf/modules.defaults.d/nodejs.yaml")).unwrap();
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:20.99.0-1.module+el9.4.0+1+cccccccc appstream")
+    );
+    // And dnf.conf's module_platform_id wins over os-release.
+    f.write(
+        "etc/dnf/dnf.conf",
+        b"[main]\nmodule_platform_id=platform:el8\n",
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:20.10.0-1.module+el8.9.0+20500+bbbbbbbb appstream")
+    );
+}
+
+#[test]
+fn module_hotfix_repositories_are_not_filtered() {
+    let f = nodejs_fixture();
+    f.write(
+        "etc/dnf/modules.d/nodejs.module",
+        b"[nodejs]\nname=nodejs\nstream=18\nprofiles=\nstate=enabled\n",
+    );
+    f.repo(
+        "hotfix",
+        "module_hotfixes=1",
+        Layout::Dnf,
+        &[("nodejs", "x86_64", "1", "18.20.5", "1.hotfix.el8")],
+        None,
+        Compression::Gz,
+    );
+    assert_eq!(
+        nodejs_candidate(&f).as_deref(),
+        Some("1:18.20.5-1.hotfix.el8 hotfix")
+    );
+}
+
+#[test]
+fn modular_filtering_hides_packages_providing_a_modular_name() {
+    let f = nodejs_fixture();
+    // BaseOS also carries a package that provides `nodejs`; an installed copy of it is
+    // not updated from BaseOS while nodejs is modular here.
+    let compat = ("nodejs-compat", "x86_64", "0", "2.0", "1.el8");
+    f.repo_xml(
+        "extras",
+        "",
+        Layout::Dnf,
+        &primary_of(&[package_xml_with(
+            compat,
+            "    <rpm:provides>\n      <rpm:entry name=\"nodejs\" flags=\"EQ\" epoch=\"1\" ver=\"16\"/>\n    </rpm:provides>\n",
+        )]),
+        None,
+        Compression::None,
+    );
+    let pkgs = installed(&[("nodejs-compat", "1.0-1.el8", "x86_64")]);
+    assert!(f.pending(&pkgs).is_empty());
+    f.write(
+        "etc/dnf/modules.d/nodejs.module",
+        b"[nodejs]\nname=nodejs\nstream=\nprofiles=\nstate=disabled\n",
+    );
+    assert_eq!(f.pending(&pkgs)[0].candidate_version, "2.0-1.el8");
+}
+
+#[test]
+fn modulemd_reader_keeps_what_dnf_reads() {
+    let yaml = [
+        modulemd_doc("5.30", "820181219174508", "9edba152", "el8", &["perl-4:5.30.1-1.module_el8.x86_64"]),
+        NODEJS_DEFAULTS.to_owned(),
+        // Flow style, an alias, a document of an unknown version, a stream with no
+        // default, a stream written as a plain number.
+        "--- {document: modulemd, version: 2, data: {name: perl-DBI, stream: 1.641, version: 1, context: c, arch: x86_64, dependencies: [{requires: {perl: [], platform: &p [el8]}}, {requires: {platform: *p}}], artifacts: {rpms: [perl-DBI-0:1.641-4.module_el8.x86_64]}}}\n".to_owned(),
+        "---\ndocument: modulemd\nversion: 3\ndata:\n  name: x\n  stream: y\n".to_owned(),
+        "---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: perl\n".to_owned(),
+    ]
+    .concat();
+    let md = modulemd::read_modules(yaml.as_bytes()).unwrap();
+    assert_eq!(md.modules.len(), 2);
+    let perl = &md.modules[0];
+    assert_eq!(
+        (
+            perl.name.as_str(),
+            perl.stream.as_str(),
+            perl.version,
+            perl.context.as_str(),
+            perl.arch.as_str()
+        ),
+        ("nodejs", "5.30", 820181219174508, "9edba152", "x86_64")
+    );
+    assert_eq!(perl.artifacts, ["perl-4:5.30.1-1.module_el8.x86_64"]);
+    assert_eq!(
+        perl.requires,
+        vec![BTreeMap::from([(
+            "platform".to_owned(),
+            vec!["el8".to_owned()]
+        )])]
+    );
+    let dbi = &md.modules[1];
+    assert_eq!(dbi.stream, "1.641");
+    assert_eq!(
+        dbi.requires,
+        vec![
+            BTreeMap::from([
+                ("perl".to_owned(), vec![]),
+                ("platform".to_owned(), vec!["el8".to_owned()])
+            ]),
+            // The alias reads as nothing.
+            BTreeMap::from([("platform".to_owned(), vec![])]),
+        ]
+    );
+    assert_eq!(
+        md.defaults,
+        vec![
+            modulemd::Defaults {
+                module: "nodejs".into(),
+                stream: Some("20".into())
+            },
+            modulemd::Defaults {
+                module: "perl".into(),
+                stream: None
+            },
+        ]
+    );
+    // Not YAML: an error, never a panic; truncations likewise.
+    assert!(modulemd::read_modules(&b"--- [unclosed\n  - {"[..]).is_err());
+    for cut in (0..yaml.len()).step_by(13) {
+        let _ = modulemd::read_modules(&yaml.as_bytes()[..cut]);
+    }
+    // Invalid UTF-8 reads as replacement characters.
+    let md = modulemd::read_modules(
+        &b"---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: n\xffx\n  stream: s\n"[..],
+    )
+    .unwrap();
+    assert_eq!(md.defaults[0].module, "n\u{fffd}x");
+    // Deep nesting is bounded, not a stack overflow.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let _ = modulemd::read_modules(deep.as_bytes());
+}
+
+/// A package of `name` obsoleting `obsoletes` (`<rpm:entry>` attributes).
+fn obsoleting(p: Pkg<'_>, obsoletes: &[&str]) -> String {
+    let mut extra = String::from("    <rpm:obsoletes>\n");
+    for o in obsoletes {
+        extra.push_str(&format!("      <rpm:entry {o}/>\n"));
+    }
+    extra.push_str("    </rpm:obsoletes>\n");
+    package_xml_with(p, &extra)
+}
+
+#[test]
+fn a_package_obsoleting_an_installed_one_is_its_update() {
+    let f = Fixture::new();
+    let updates = updateinfo_xml(&[update_xml(
+        "RHSA-2024:0100",
+        "security",
+        "Moderate",
+        &["CVE-2024-0100"],
+        &[("python3.11-foo", "x86_64", "0", "2.0", "1.el9")],
+    )]);
+    f.repo_xml(
+        "appstream",
+        "",
+        Layout::Dnf,
+        &primary_of(&[
+            obsoleting(
+                ("python3.11-foo", "x86_64", "0", "2.0", "1.el9"),
+                &[r#"name="python3-foo" flags="LT" epoch="0" ver="2.0""#],
+            ),
+            // An older build of the same replacement: not the candidate.
+            obsoleting(
+                ("python3.11-foo", "x86_64", "0", "1.9", "1.el9"),
+                &[r#"name="python3-foo" flags="LT" epoch="0" ver="2.0""#],
+            ),
+            // Obsoletes only versions below what is installed.
+            obsoleting(
+                ("legacy-ng", "x86_64", "0", "3.0", "1.el9"),
+                &[r#"name="legacy" flags="LE" epoch="0" ver="1.0" rel="1.el9""#],
+            ),
+            // For another architecture only.
+            obsoleting(
+                ("armonly-ng", "aarch64", "0", "1.0", "1.el9"),
+                &[r#"name="armonly""#],
+            ),
+            // Obsoletes a package that has an update of its own: that one wins.
+            obsoleting(
+                ("curl-full", "x86_64", "0", "8.0", "1.el9"),
+                &[r#"name="curl""#],
+            ),
+            package_xml(("curl", "x86_64", "0", "7.76.1", "30.el9")),
+            // Obsoleting itself is no replacement.
+            obsoleting(("self", "x86_64", "0", "0.1", "1.el9"), &[r#"name="self""#]),
+        ]),
+        Some(&updates),
+        Compression::Gz,
+    );
+    let pkgs = installed(&[
+        ("python3-foo", "1.5-3.el9", "x86_64"),
+        ("legacy", "1.0-2.el9", "x86_64"),
+        ("armonly", "1.0-1.el9", "x86_64"),
+        ("curl", "7.76.1-26.el9", "x86_64"),
+        ("self", "1.0-1.el9", "x86_64"),
+    ]);
+    let pending = f.pending(&pkgs);
+    assert_eq!(
+        summary(&pending),
+        vec![
+            row("curl", "x86_64", "7.76.1-26.el9", "7.76.1-30.el9", false),
+            row("python3-foo", "x86_64", "1.5-3.el9", "2.0-1.el9", true),
+        ]
+    );
+    let foo = &pending[1];
+    assert_eq!(foo.origin, "appstream");
+    assert_eq!(foo.suites, ["appstream"]);
+    assert_eq!(foo.advisories[0].id, "RHSA-2024:0100");
+
+    // `obsoletes=0` in dnf.conf: dnf upgrade does not replace packages.
+    f.write("etc/dnf/dnf.conf", b"[main]\nobsoletes=0\n");
+    assert_eq!(f.pending(&pkgs).len(), 1);
+}
+
+#[test]
+fn zypper_repositories_do_not_replace_by_obsoletes() {
+    let f = Fixture::new();
+    f.repo_xml(
+        "repo-oss",
+        "",
+        Layout::Zypper,
+        &primary_of(&[obsoleting(
+            ("foo-ng", "x86_64", "0", "2.0", "1.1"),
+            &[r#"name="foo""#],
+        )]),
+        None,
+        Compression::Gz,
+    );
+    assert!(
+        f.pending(&installed(&[("foo", "1.0-1.1", "x86_64")]))
+            .is_empty()
+    );
+}
+
+#[test]
+fn yum_primary_db_obsoletes_are_read() {
+    let f = Fixture::new();
+    let base = f.root().join("var/cache/yum/x86_64/7/base");
+    std::fs::create_dir_all(base.join("gen")).unwrap();
+    f.write("etc/yum.repos.d/base.repo", b"[base]\nname=Base\n");
+    f.write(
+        "var/cache/yum/x86_64/7/base/repomd.xml",
+        br#"<repomd><data type="primary_db"><location href="repodata/abc-primary.sqlite.bz2"/></data></repomd>"#,
+    );
+    let conn = rusqlite::Connection::open(base.join("gen/primary_db.sqlite")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE packages (pkgKey INTEGER PRIMARY KEY, name TEXT, arch TEXT, version TEXT, \
+         epoch TEXT, release TEXT); \
+         CREATE TABLE obsoletes (name TEXT, flags TEXT, epoch TEXT, version TEXT, release TEXT, \
+         pkgKey INTEGER); \
+         INSERT INTO packages VALUES (1, 'mariadb-server', 'x86_64', '5.5.68', '1', '1.el7'); \
+         INSERT INTO packages VALUES (2, 'unrelated', 'x86_64', '1', '0', '1'); \
+         INSERT INTO obsoletes VALUES ('mysql-server', 'LT', '0', '5.5', NULL, 1);",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(
+        summary(&f.pending(&installed(&[("mysql-server", "5.1.73-8.el6", "x86_64")]))),
+        vec![row(
+            "mysql-server",
+            "x86_64",
+            "5.1.73-8.el6",
+            "1:5.5.68-1.el7",
+            false
+        )]
+    );
+}
+
+#[test]
+fn the_metadata_cache_gives_what_the_files_give() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let f = nodejs_fixture();
+    f.repo(
+        "updates",
+        "",
+        Layout::Dnf,
+        &[("bash", "x86_64", "0", "5.1.8", "9.el8")],
+        Some(&updateinfo_xml(&[update_xml(
+            "RHSA-2024:1",
+            "security",
+            "Low",
+            &[],
+            &[("bash", "x86_64", "0", "5.1.8", "9.el8")],
+        )])),
+        Compression::Xz,
+    );
+    let pkgs = installed(&[
+        ("bash", "5.1.8-6.el8", "x86_64"),
+        ("nodejs", "1:18.17.0-1.module+el8.8.0+1+dddddddd", "x86_64"),
+    ]);
+    let cache_dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        cache_dir: Some(cache_dir.path()),
+    };
+    let uncached = f.pending(&pkgs);
+    assert_eq!(uncached.len(), 2);
+    let first = pending_for(f.root(), &pkgs, &options).unwrap();
+    assert_eq!(first, uncached);
+    let file = cache_dir.path().join(cache::FILE_NAME);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        stored.contains("\"name\":\"nodejs\"") && !stored.contains("\"name\":\"npm\""),
+        "only the offers of installed names are kept"
+    );
+
+    // Served from the cache: a primary.xml damaged in place, with its size and time kept,
+    // is not read again.
+    let primary = f
+        .root()
+        .join("var/cache/dnf/updates-1a2b3c4d5e6f7a8b/repodata/0f1e2d3c-primary.xml.xz");
+    let meta = std::fs::metadata(&primary).unwrap();
+    let len = usize::try_from(meta.len()).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&primary)
+        .unwrap()
+        .write_all(&vec![b'x'; len])
+        .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&primary)
+        .unwrap()
+        .set_modified(meta.modified().unwrap())
+        .unwrap();
+    assert_eq!(pending_for(f.root(), &pkgs, &options).unwrap(), uncached);
+    assert!(pending_for(f.root(), &pkgs, &Options::default()).is_err());
+
+    // A refreshed primary.xml is read again.
+    std::fs::write(
+        &primary,
+        compress(
+            primary_xml(&[("bash", "x86_64", "0", "5.1.8", "10.el8")]).as_bytes(),
+            Compression::Xz,
+        )
+        .0,
+    )
+    .unwrap();
+    let after = pending_for(f.root(), &pkgs, &options).unwrap();
+    assert_eq!(after[0].candidate_version, "5.1.8-10.el8");
+    assert_eq!(after, f.pending(&pkgs));
+
+    // Other installed names: the entries filtered for the old ones are not used.
+    let more = installed(&[
+        ("bash", "5.1.8-6.el8", "x86_64"),
+        ("npm", "1:9.6.7-1.module+el8.8.0+1+dddddddd", "x86_64"),
+    ]);
+    assert_eq!(
+        pending_for(f.root(), &more, &options).unwrap(),
+        f.pending(&more)
+    );
+
+    // A damaged cache is rebuilt silently.
+    std::fs::write(&file, b"\x00garbage").unwrap();
+    assert_eq!(pending_for(f.root(), &pkgs, &options).unwrap(), after);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("{\"format\":")
+    );
 }

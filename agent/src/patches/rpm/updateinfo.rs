@@ -7,6 +7,7 @@ use std::io::BufRead;
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
+use serde::{Deserialize, Serialize};
 
 use super::repodata::Offer;
 use super::xml::{attr, push, push_ref};
@@ -16,7 +17,7 @@ use super::xml::{attr, push, push_ref};
 const MAX_PACKAGES: usize = 100_000;
 
 /// One `<update>`: an advisory and the package versions that carry its fix.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Update {
     /// `<id>` (`RHSA-2024:1234`, `FEDORA-2024-abc`, `SUSE-SU-2024:1234-1`).
     pub id: String,
@@ -135,6 +136,7 @@ fn element(update: Option<&mut Update>, e: &BytesStart<'_>, wanted: &HashSet<Str
                 epoch: attr(e, "epoch").unwrap_or_default(),
                 version: attr(e, "version").unwrap_or_default(),
                 release: attr(e, "release").unwrap_or_default(),
+                ..Offer::default()
             });
         }
         _ => {}
