@@ -1,8 +1,9 @@
 //! Pending RPM updates from a real repository: packages built with rpmbuild, the old
 //! versions installed into a scratch root's rpm database with rpm, the new ones made a
-//! repository with createrepo_c (and an updateinfo added with modifyrepo_c), cached the
-//! way dnf caches it. dnf itself cannot run here, so the expected candidates are worked
-//! out with rpm's own ordering (`rpm.vercmp`) over every offer.
+//! repository with createrepo_c (and an updateinfo and a modules.yaml added with
+//! modifyrepo_c), cached the way dnf caches it. dnf itself cannot run here, so the
+//! expected candidates are worked out with rpm's own ordering (`rpm.vercmp`) over every
+//! offer, and, for module streams and Obsoletes, by the rules dnf applies.
 //!
 //! Skips (with a message) when rpmbuild or createrepo_c is missing, or fails where
 //! WARD_REQUIRE_TOOLS is set.
@@ -109,6 +110,16 @@ fn run(cmd: &mut Command) -> String {
 
 /// Builds one package per row into `top`; returns the package files.
 fn build(work: &Path, top: &Path, rows: &[(&str, &str, &str, &str, &str)]) -> Vec<PathBuf> {
+    build_with(work, top, rows, &[])
+}
+
+/// [`build`], with extra spec header lines (`Obsoletes: ...`) for the names given.
+fn build_with(
+    work: &Path,
+    top: &Path,
+    rows: &[(&str, &str, &str, &str, &str)],
+    extra: &[(&str, &str)],
+) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for (i, (name, epoch, version, release, arch)) in rows.iter().enumerate() {
         let spec = work.join(format!("{name}-{i}.spec"));
@@ -122,10 +133,15 @@ fn build(work: &Path, top: &Path, rows: &[(&str, &str, &str, &str, &str)]) -> Ve
         } else {
             ""
         };
+        let extra: String = extra
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, line)| format!("{line}\n"))
+            .collect();
         std::fs::write(
             &spec,
             format!(
-                "Name: {name}\n{epoch_line}Version: {version}\nRelease: {release}\n{build_arch}\
+                "Name: {name}\n{epoch_line}Version: {version}\nRelease: {release}\n{build_arch}{extra}\
                  Summary: Ward test\nLicense: MIT\n%description\nWard test.\n\
                  %install\nmkdir -p %{{buildroot}}/usr/share/ward\n\
                  echo {i} > %{{buildroot}}/usr/share/ward/{name}-{i}.txt\n\
@@ -362,4 +378,222 @@ fn pending_updates_from_a_createrepo_repository() {
         assert_eq!(p.newest_kernel, "5.14.0-362.8.1.el9_3.x86_64");
         assert_eq!(p.managers, ["dnf"]);
     }
+}
+
+/// AppStream-like modules.yaml: nodejs:18 and nodejs:20 (RHEL 8's shape, trimmed of
+/// licences and components), and 20 as the default stream.
+const MODULES_YAML: &str = r#"---
+document: modulemd
+version: 2
+data:
+  name: nodejs
+  stream: "18"
+  version: 8090020231025093418
+  context: a75119d5
+  arch: x86_64
+  summary: Javascript runtime
+  description: >-
+    Node.js is a platform built on Chrome's JavaScript runtime.
+  license:
+    module:
+    - MIT
+  dependencies:
+  - buildrequires:
+      platform: [el8.9.0]
+    requires:
+      platform: [el8]
+  profiles:
+    common:
+      rpms:
+      - nodejs
+  artifacts:
+    rpms:
+    - nodejs-1:18.19.0-1.module+el8.9.0+20473+c4e3d824.src
+    - nodejs-1:18.19.0-1.module+el8.9.0+20473+c4e3d824.x86_64
+...
+---
+document: modulemd
+version: 2
+data:
+  name: nodejs
+  stream: "20"
+  version: 8090020231201000000
+  context: bf0d8d4b
+  arch: x86_64
+  summary: Javascript runtime
+  description: >-
+    Node.js is a platform built on Chrome's JavaScript runtime.
+  license:
+    module:
+    - MIT
+  dependencies:
+  - buildrequires:
+      platform: [el8.9.0]
+    requires:
+      platform: [el8]
+  profiles:
+    common:
+      rpms:
+      - nodejs
+  artifacts:
+    rpms:
+    - nodejs-1:20.10.0-1.module+el8.9.0+20500+bbbbbbbb.x86_64
+...
+---
+document: modulemd-defaults
+version: 1
+data:
+  module: nodejs
+  stream: "20"
+  profiles:
+    18: [common]
+    20: [common]
+...
+"#;
+
+#[test]
+fn module_streams_and_obsoletes_from_a_createrepo_repository() {
+    if !require("rpmbuild") || !require("createrepo_c") || !require("modifyrepo_c") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let old = build(
+        work.path(),
+        &work.path().join("old"),
+        &[
+            (
+                "nodejs",
+                "1",
+                "18.17.0",
+                "1.module+el8.8.0+1+dddddddd",
+                "x86_64",
+            ),
+            ("ward-legacy", "", "1.0", "1.el8", "x86_64"),
+        ],
+    );
+    let new = build_with(
+        work.path(),
+        &work.path().join("new"),
+        &[
+            (
+                "nodejs",
+                "1",
+                "18.19.0",
+                "1.module+el8.9.0+20473+c4e3d824",
+                "x86_64",
+            ),
+            (
+                "nodejs",
+                "1",
+                "20.10.0",
+                "1.module+el8.9.0+20500+bbbbbbbb",
+                "x86_64",
+            ),
+            // Not modular: hidden while a nodejs stream is active.
+            ("nodejs", "1", "22.0.0", "1.el8", "x86_64"),
+            ("ward-legacy-ng", "", "2.0", "1.el8", "x86_64"),
+        ],
+        &[("ward-legacy-ng", "Obsoletes: ward-legacy < 2.0")],
+    );
+
+    let root = work.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    run(Command::new("rpm")
+        .arg("--root")
+        .arg(&root)
+        .args(["--dbpath", "/usr/lib/sysimage/rpm"])
+        .args([
+            "--define",
+            "_db_backend sqlite",
+            "-i",
+            "--nodeps",
+            "--justdb",
+        ])
+        .args(&old));
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Rocky Linux\"\nPLATFORM_ID=\"platform:el8\"\n",
+    )
+    .unwrap();
+
+    let repo = work.path().join("appstream");
+    std::fs::create_dir_all(&repo).unwrap();
+    for rpm in &new {
+        std::fs::copy(rpm, repo.join(rpm.file_name().unwrap())).unwrap();
+    }
+    run(Command::new("createrepo_c")
+        .args(["--quiet", "--no-database"])
+        .arg(&repo));
+    let modules = work.path().join("modules.yaml");
+    std::fs::write(&modules, MODULES_YAML).unwrap();
+    run(Command::new("modifyrepo_c")
+        .args(["--mdtype=modules", "--compress-type", "gz"])
+        .arg(&modules)
+        .arg(repo.join("repodata")));
+    let cache = root.join("var/cache/dnf/ward-appstream-0123456789abcdef/repodata");
+    std::fs::create_dir_all(&cache).unwrap();
+    for entry in std::fs::read_dir(repo.join("repodata")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, cache.join(path.file_name().unwrap())).unwrap();
+    }
+    let conf = root.join("etc/yum.repos.d/ward.repo");
+    std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
+    std::fs::write(
+        conf,
+        "[ward-appstream]\nname=Ward AppStream\nbaseurl=file:///srv/ward\nenabled=1\n",
+    )
+    .unwrap();
+
+    let cache_dir = work.path().join("ward-cache");
+    std::fs::create_dir_all(&cache_dir).unwrap();
+    let state = root.join("etc/dnf/modules.d/nodejs.module");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    for (module_state, nodejs) in [
+        // No state: the default stream.
+        (None, "1:20.10.0-1.module+el8.9.0+20500+bbbbbbbb"),
+        (
+            Some("stream=18\nprofiles=\nstate=enabled"),
+            "1:18.19.0-1.module+el8.9.0+20473+c4e3d824",
+        ),
+        // Disabled: neither stream; the non-modular build is no longer hidden.
+        (Some("stream=\nprofiles=\nstate=disabled"), "1:22.0.0-1.el8"),
+    ] {
+        match module_state {
+            Some(s) => std::fs::write(&state, format!("[nodejs]\nname=nodejs\n{s}\n")).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(&state);
+            }
+        }
+        let uncached = patches::collect(&root).unwrap();
+        // The same from the metadata cache, filled on the first pass and used after.
+        let cached = patches::collect_with_cache(&root, Some(&cache_dir)).unwrap();
+        assert_eq!(cached, uncached);
+        let got: Vec<(&str, &str, &str)> = uncached
+            .pending
+            .iter()
+            .map(|x| {
+                (
+                    x.name.as_str(),
+                    x.installed_version.as_str(),
+                    x.candidate_version.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("nodejs", "1:18.17.0-1.module+el8.8.0+1+dddddddd", nodejs),
+                // Replaced by the package that obsoletes it.
+                ("ward-legacy", "1.0-1.el8", "2.0-1.el8"),
+            ],
+            "{module_state:?}"
+        );
+        assert!(
+            uncached
+                .pending
+                .iter()
+                .all(|x| x.origin == "ward-appstream")
+        );
+    }
+    assert!(cache_dir.join("rpm-metadata.cache").is_file());
 }
