@@ -3,22 +3,24 @@
 //!
 //! One file, `apt-lists.cache` (JSON), holds one entry per list: the list's identity
 //! (path, device, inode, size, mtime in nanoseconds), a hash of the sorted installed
-//! names it was filtered with, and the entries kept. An entry is used only when all of
-//! these match; anything unreadable, corrupt or of another format is ignored and rebuilt.
+//! names and versions it was filtered with (the relationship fields of installed
+//! versions are left out, see [`Installed`]), and the entries kept. An entry is used only
+//! when all of these match; anything unreadable, corrupt or of another format is ignored
+//! and rebuilt.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::lists::Entry;
+use super::lists::{Entry, Installed};
 
 /// The cache file's name inside the cache directory.
 pub const FILE_NAME: &str = "apt-lists.cache";
 /// Bumped whenever what is cached or how it is extracted changes (2: source version,
-/// phasing, Multi-Arch and relationship fields).
+/// phasing, Multi-Arch and relationship fields, keyed on installed versions too).
 pub const FORMAT: u32 = 2;
 
 /// The lists' cache, loaded from and saved to one file.
@@ -69,9 +71,9 @@ impl Identity {
 }
 
 impl Cache {
-    /// Loads the cache kept in `dir` for lists filtered with `names`; a missing,
+    /// Loads the cache kept in `dir` for lists filtered with `installed`; a missing,
     /// unreadable, corrupt or other-format file gives an empty cache.
-    pub fn load(dir: &Path, names: &HashSet<String>) -> Self {
+    pub fn load(dir: &Path, installed: &Installed) -> Self {
         let path = dir.join(FILE_NAME);
         let old = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
@@ -93,7 +95,7 @@ impl Cache {
         };
         Self {
             path,
-            names_hash: names_hash(names),
+            names_hash: names_hash(installed),
             old,
             new: BTreeMap::new(),
             dirty: false,
@@ -160,14 +162,17 @@ fn write_atomically(path: &Path, stored: &Stored) -> io::Result<()> {
     result
 }
 
-/// BLAKE3 of the sorted names, newline-separated (first 8 bytes): stable across Rust
-/// releases, unlike `DefaultHasher`, so a toolchain upgrade cannot make a stale entry
-/// look fresh.
-fn names_hash(names: &HashSet<String>) -> u64 {
-    let sorted: BTreeSet<&String> = names.iter().collect();
+/// BLAKE3 of the sorted names, each with its sorted versions, NUL-separated and
+/// newline-terminated (first 8 bytes): stable across Rust releases, unlike
+/// `DefaultHasher`, so a toolchain upgrade cannot make a stale entry look fresh.
+fn names_hash(installed: &Installed) -> u64 {
     let mut hasher = blake3::Hasher::new();
-    for name in sorted {
+    for (name, versions) in installed.iter() {
         hasher.update(name.as_bytes());
+        for version in versions {
+            hasher.update(b"\0");
+            hasher.update(version.as_bytes());
+        }
         hasher.update(b"\n");
     }
     let bytes = hasher.finalize();
@@ -180,8 +185,12 @@ fn names_hash(names: &HashSet<String>) -> u64 {
 mod tests {
     use super::*;
 
-    fn names(list: &[&str]) -> HashSet<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    fn names(list: &[&str]) -> Installed {
+        let mut installed = Installed::default();
+        for name in list {
+            installed.insert(name, "1");
+        }
+        installed
     }
 
     fn entry(name: &str) -> Entry {
@@ -202,6 +211,9 @@ mod tests {
         );
         assert_ne!(names_hash(&names(&["a", "b"])), names_hash(&names(&["a"])));
         assert_ne!(names_hash(&names(&["ab"])), names_hash(&names(&["a", "b"])));
+        let mut upgraded = names(&["a", "b"]);
+        upgraded.insert("a", "2");
+        assert_ne!(names_hash(&upgraded), names_hash(&names(&["a", "b"])));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! apt's package lists (`var/lib/apt/lists/*_Packages[.gz|.xz|.lz4|.zst]`): which versions
 //! of the installed packages the configured archives offer, read stanza by stanza.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -10,6 +10,22 @@ use serde::{Deserialize, Serialize};
 
 use super::phasing;
 use super::relations::Fields;
+
+/// Which stanzas of a list are kept, and which of them keep their relationship fields.
+pub trait Wanted {
+    /// Returns whether stanzas of package `name` are kept.
+    fn wants(&self, name: &str) -> bool;
+    /// Returns whether the relationship fields of `name` at `version` are kept.
+    fn wants_relations(&self, name: &str, version: &str) -> bool;
+}
+
+/// The installed packages, by name, with their installed versions: a list is read for
+/// them, and the relationship fields of an installed version are left out (dpkg's status
+/// has them), which keeps the cache small.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Installed {
+    versions: BTreeMap<String, Vec<String>>,
+}
 
 /// Compressed suffixes apt writes lists with (`Acquire::CompressionTypes`), and none.
 pub const SUFFIXES: &[&str] = &["", ".gz", ".xz", ".lz4", ".zst"];
@@ -85,13 +101,13 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
 }
 
 /// Reads a Packages list from `reader` and returns the entries whose Package is in
-/// `installed`, in list order.
+/// `installed` (names, or [`Installed`]), in list order.
 ///
 /// Lists are tens of megabytes uncompressed, so only one line is held at a time and only
 /// the wanted stanzas are kept. Stanzas without a Package or Version are skipped.
-pub fn read_packages<R: BufRead>(
+pub fn read_packages<R: BufRead, W: Wanted + ?Sized>(
     mut reader: R,
-    installed: &HashSet<String>,
+    installed: &W,
 ) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut line = Vec::with_capacity(256);
@@ -151,6 +167,46 @@ pub fn read_packages<R: BufRead>(
     }
 }
 
+impl Wanted for HashSet<String> {
+    fn wants(&self, name: &str) -> bool {
+        self.contains(name)
+    }
+
+    fn wants_relations(&self, _name: &str, _version: &str) -> bool {
+        true
+    }
+}
+
+impl Wanted for Installed {
+    fn wants(&self, name: &str) -> bool {
+        self.versions.contains_key(name)
+    }
+
+    fn wants_relations(&self, name: &str, version: &str) -> bool {
+        self.versions
+            .get(name)
+            .is_none_or(|installed| !installed.iter().any(|v| v == version))
+    }
+}
+
+impl Installed {
+    /// Adds an installed package.
+    pub fn insert(&mut self, name: &str, version: &str) {
+        let versions = self.versions.entry(name.to_owned()).or_default();
+        if !versions.iter().any(|v| v == version) {
+            versions.push(version.to_owned());
+            versions.sort();
+        }
+    }
+
+    /// Returns the names and versions, sorted by name (versions sorted too).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.versions
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+}
+
 /// The relationship fields kept, as [`Fields`] names them.
 const RELATION_FIELDS: [&str; 7] = [
     "Pre-Depends",
@@ -163,7 +219,7 @@ const RELATION_FIELDS: [&str; 7] = [
 ];
 
 /// Parses the bytes of an uncompressed Packages list; see [`read_packages`].
-pub fn parse_packages(bytes: &[u8], installed: &HashSet<String>) -> Vec<Entry> {
+pub fn parse_packages<W: Wanted + ?Sized>(bytes: &[u8], installed: &W) -> Vec<Entry> {
     // Reading from a slice cannot fail.
     read_packages(bytes, installed).unwrap_or_default()
 }
@@ -183,14 +239,19 @@ struct Stanza {
 }
 
 impl Stanza {
-    fn finish(&mut self, installed: &HashSet<String>, out: &mut Vec<Entry>) {
+    fn finish<W: Wanted + ?Sized>(&mut self, installed: &W, out: &mut Vec<Entry>) {
         let stanza = std::mem::take(self);
         let (Some(name), Some(version)) = (stanza.package, stanza.version) else {
             return;
         };
-        if name.is_empty() || version.is_empty() || !installed.contains(&name) {
+        if name.is_empty() || version.is_empty() || !installed.wants(&name) {
             return;
         }
+        let relations = if installed.wants_relations(&name, &version) {
+            stanza.relations
+        } else {
+            Fields::default()
+        };
         // "Source: name (version)" when the source version differs from the binary's;
         // apt takes the name up to the first space and the version between the
         // parentheses after it, as written.
@@ -216,7 +277,7 @@ impl Stanza {
             source_version,
             phased: stanza.phased.as_deref().and_then(phasing::parse_percentage),
             multi_arch: stanza.multi_arch.unwrap_or_default(),
-            relations: stanza.relations,
+            relations,
         });
     }
 }
@@ -266,6 +327,25 @@ Package: tzdata\r\nArchitecture: all\r\nVersion: 2025b-0\r\nPhased-Update-Percen
     #[test]
     fn keeps_installed_stanzas_only_and_ignores_continuations() {
         assert_eq!(parse_packages(LIST, &installed()), expected());
+    }
+
+    #[test]
+    fn installed_versions_keep_no_relations() {
+        let mut installed = Installed::default();
+        installed.insert("bash", "5.2-1");
+        installed.insert("tzdata", "2024a-1");
+        let got = parse_packages(LIST, &installed);
+        assert_eq!(got.len(), 2);
+        assert!(
+            got[0].relations.is_empty(),
+            "bash 5.2-1 is the installed version"
+        );
+        assert_eq!(got[0].multi_arch, "foreign");
+        installed.insert("bash", "5.1-1");
+        assert!(parse_packages(LIST, &installed)[0].relations.is_empty());
+        let mut other = Installed::default();
+        other.insert("bash", "5.1-1");
+        assert!(!parse_packages(LIST, &other)[0].relations.is_empty());
     }
 
     #[test]

@@ -126,7 +126,10 @@ pub fn pending_for(
         .filter(|p| p.state != "config-files" && !p.version.is_empty())
         .cloned()
         .collect();
-    let names: HashSet<String> = installed.iter().map(|p| p.name.clone()).collect();
+    let mut names = lists::Installed::default();
+    for p in &installed {
+        names.insert(&p.name, &p.version);
+    }
     let lists_dir = config::under(root, &config.find_dir("Dir::State::lists", None));
     let dir_names: BTreeSet<String> = list_dir(&lists_dir)?.into_iter().collect();
     let native = config
@@ -218,25 +221,22 @@ pub fn pending_for(
     let pins = read_pins(root, &config)?;
     let policy = Policy::new(files, pins, config.find("APT::Default-Release"), &native);
     let phasing = phasing::Phasing::from_config(&config, root);
-    let extras: HashMap<(String, String), dpkg::Extras> =
-        dpkg::read_extras(&crate::inventory::root::Root::new(root))?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| ((e.name.clone(), e.arch.clone()), e))
-            .collect();
 
     let mut out = Vec::new();
-    // For each pending update, the index of its package in `simulated`.
+    // Every installed package as the upgrade simulation sees it; relations are filled in
+    // once the pending updates are known (see `fill_relations`).
     let mut simulated: Vec<upgrade::Package> = Vec::new();
+    let mut unparsed: Vec<Unparsed> = Vec::new();
+    // For each pending update, the index of its package in `simulated`.
     let mut pending_index: Vec<usize> = Vec::new();
     for pkg in &installed {
         let Ok(parsed) = pkg.version.parse::<debversion::Version>() else {
             continue;
         };
         let slot_key = slot_arch(&pkg.arch, &native);
+        // dpkg records one package per name and architecture: each slot is used once.
         let mut slot = slots
-            .get(&(pkg.name.clone(), slot_key.clone()))
-            .cloned()
+            .remove(&(pkg.name.clone(), slot_key.clone()))
             .unwrap_or_default();
         let source = if pkg.source_package.is_empty() {
             pkg.name.clone()
@@ -263,18 +263,27 @@ pub fn pending_for(
         let cand =
             policy.candidate_capped(&pkg.name, &slot_key, versions, Some(current), &phase_capped);
 
-        let extra = extras.get(&(pkg.name.clone(), pkg.arch.clone()));
-        let installed_side = installed_side(&versions[current], &slot.info[current], extra);
+        let installed_side = upgrade::Side {
+            version: versions[current].parsed.clone(),
+            text: versions[current].text.clone(),
+            multi_arch: MultiArch::parse(&slot.info[current].multi_arch),
+            relations: Default::default(),
+        };
         let mut entry = upgrade::Package {
             name: pkg.name.clone(),
             arch: slot_key.clone(),
             installed: installed_side.clone(),
             candidate: None,
             changes: false,
-            hold: extra.is_some_and(|e| e.want == "hold"),
+            hold: false,
             phased: false,
             downloadable: false,
         };
+        unparsed.push(Unparsed {
+            dpkg_arch: pkg.arch.clone(),
+            installed: std::mem::take(&mut slot.info[current].relations),
+            candidate: Fields::default(),
+        });
         let Some(cand) = cand else {
             simulated.push(entry);
             continue;
@@ -294,8 +303,11 @@ pub fn pending_for(
             version: cand_version.parsed.clone(),
             text: cand_version.text.clone(),
             multi_arch: MultiArch::parse(&cand_info.multi_arch),
-            relations: cand_info.relations.parse(),
+            relations: Default::default(),
         });
+        if let Some(u) = unparsed.last_mut() {
+            u.candidate = cand_info.relations.clone();
+        }
         entry.changes = true;
         let phased_excluded = cand_info.phased.is_some_and(|pct| {
             phasing.keeps_back(
@@ -350,6 +362,11 @@ pub fn pending_for(
         simulated.push(entry);
     }
 
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let extras = dpkg::read_extras(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
+    fill_relations(&mut simulated, unparsed, extras);
     let kept = upgrade::simulate(
         &simulated,
         &upgrade::Options {
@@ -398,37 +415,80 @@ fn security_between(
     })
 }
 
-/// The installed version as the resolver sees it: dpkg's record of its relations, else
-/// (no record) the list's.
-fn installed_side(version: &Version, info: &Info, extra: Option<&dpkg::Extras>) -> upgrade::Side {
-    let (multi_arch, relations) = match extra {
-        Some(e) => {
-            let field = |name: &str| {
-                dpkg::EXTRA_FIELDS
-                    .iter()
-                    .position(|f| *f == name)
-                    .and_then(|i| e.fields.get(i))
-                    .cloned()
-                    .unwrap_or_default()
+/// The relationship fields of one installed package, before parsing.
+struct Unparsed {
+    /// dpkg's architecture (`all` included), to find its dpkg record.
+    dpkg_arch: String,
+    /// The list's fields of the installed version (used when dpkg has no record).
+    installed: Fields,
+    /// The candidate's fields, when the candidate differs.
+    candidate: Fields,
+}
+
+/// Fills in the holds, Multi-Arch and relations of `simulated` from dpkg's records
+/// (`extras`) and the lists' fields (`unparsed`, in the same order).
+///
+/// Only what can change is parsed in full: the packages with an update, and those whose
+/// relations name one of them (or a virtual package one of them provides). Any other
+/// package installs what is installed now and depends on nothing that changes, so it
+/// can neither break nor be kept; only its `Provides` are needed, by the others.
+fn fill_relations(
+    simulated: &mut [upgrade::Package],
+    unparsed: Vec<Unparsed>,
+    extras: Vec<dpkg::Extras>,
+) {
+    let mut extras: HashMap<(String, String), dpkg::Extras> = extras
+        .into_iter()
+        .map(|e| ((e.name.clone(), e.arch.clone()), e))
+        .collect();
+    let mut records: Vec<(bool, MultiArch, Fields, Fields)> = Vec::with_capacity(simulated.len());
+    for (p, u) in simulated.iter().zip(unparsed) {
+        let (hold, multi_arch, installed) =
+            match extras.remove(&(p.name.clone(), u.dpkg_arch.clone())) {
+                Some(e) => {
+                    let mut fields = e.fields.into_iter();
+                    let mut next = || fields.next().unwrap_or_default();
+                    // In dpkg::EXTRA_FIELDS order.
+                    let multi_arch = MultiArch::parse(&next());
+                    let installed = Fields {
+                        pre_depends: next(),
+                        depends: next(),
+                        recommends: next(),
+                        suggests: next(),
+                        conflicts: next(),
+                        breaks: next(),
+                        provides: next(),
+                    };
+                    (e.want == "hold", multi_arch, installed)
+                }
+                None => (false, p.installed.multi_arch, u.installed),
             };
-            let fields = Fields {
-                pre_depends: field("Pre-Depends"),
-                depends: field("Depends"),
-                recommends: field("Recommends"),
-                suggests: field("Suggests"),
-                conflicts: field("Conflicts"),
-                breaks: field("Breaks"),
-                provides: field("Provides"),
-            };
-            (MultiArch::parse(&field("Multi-Arch")), fields.parse())
+        records.push((hold, multi_arch, installed, u.candidate));
+    }
+    let mut hot: HashSet<String> = HashSet::new();
+    for (p, (_, _, installed, candidate)) in simulated.iter().zip(&records) {
+        if p.changes {
+            hot.insert(p.name.clone());
+            for f in [installed, candidate] {
+                hot.extend(f.parse_provides().provides.into_iter().map(|a| a.name));
+            }
         }
-        None => (MultiArch::parse(&info.multi_arch), info.relations.parse()),
-    };
-    upgrade::Side {
-        version: version.parsed.clone(),
-        text: version.text.clone(),
-        multi_arch,
-        relations,
+    }
+    for (p, (hold, multi_arch, installed, candidate)) in simulated.iter_mut().zip(records) {
+        p.hold = hold;
+        p.installed.multi_arch = multi_arch;
+        p.installed.relations = if p.changes || installed.mentions(&hot) {
+            installed.parse()
+        } else {
+            installed.parse_provides()
+        };
+        if let Some(c) = p.candidate.as_mut() {
+            if p.changes {
+                c.relations = candidate.parse();
+            } else {
+                c.multi_arch = multi_arch;
+            }
+        }
     }
 }
 
@@ -436,7 +496,7 @@ fn installed_side(version: &Version, info: &Info, extra: Option<&dpkg::Extras>) 
 /// it holds them for the list as it is now.
 fn read_list(
     path: &Path,
-    names: &HashSet<String>,
+    names: &lists::Installed,
     cache: Option<&mut cache::Cache>,
 ) -> Result<Vec<lists::Entry>, Error> {
     let read = || {

@@ -2,6 +2,8 @@
 //! `Suggests`, `Conflicts`, `Breaks`, `Provides`) as written in a Packages list or dpkg's
 //! status, and parsed into or-groups of package atoms.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 /// The relationship fields of one package version, as written; empty when absent.
@@ -133,6 +135,36 @@ impl Fields {
                 slot.push(' ');
             }
             slot.push_str(value);
+        }
+    }
+
+    /// Returns whether a field other than `Provides` names one of `names` (as a package,
+    /// whatever its qualifier or version).
+    pub fn mentions(&self, names: &HashSet<String>) -> bool {
+        [
+            &self.pre_depends,
+            &self.depends,
+            &self.recommends,
+            &self.suggests,
+            &self.conflicts,
+            &self.breaks,
+        ]
+        .iter()
+        .flat_map(|f| f.split([',', '|']))
+        .any(|atom| {
+            let atom = atom.trim_start();
+            let end = atom
+                .find(|c: char| c.is_ascii_whitespace() || matches!(c, '(' | ':' | '[' | '<'))
+                .unwrap_or(atom.len());
+            names.contains(&atom[..end])
+        })
+    }
+
+    /// Parses `Provides` only.
+    pub fn parse_provides(&self) -> Relations {
+        Relations {
+            provides: parse_groups(&self.provides).into_iter().flatten().collect(),
+            ..Default::default()
         }
     }
 
@@ -302,5 +334,11 @@ mod tests {
         assert_eq!(f.depends, "a, c");
         assert_eq!(f.parse().depends.len(), 2);
         assert!(!f.is_empty());
+        f.set(b"Breaks", "x:any (<< 2) | y");
+        f.set(b"Provides", "z");
+        let names = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect::<HashSet<_>>();
+        assert!(f.mentions(&names(&["x"])) && f.mentions(&names(&["y"])));
+        assert!(f.mentions(&names(&["c"])) && !f.mentions(&names(&["z", "b"])));
+        assert_eq!(f.parse_provides().provides[0].name, "z");
     }
 }

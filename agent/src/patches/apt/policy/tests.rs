@@ -235,7 +235,7 @@ proptest::proptest! {
         let v = [version("1.0", &[0]), version("2.0", &[1])];
         let _ = policy.candidate("p", "amd64", &v, Some(0));
         let _ = crate::patches::apt::release::parse(&bytes);
-        let installed = ["p".to_owned()].into_iter().collect();
+        let installed: std::collections::HashSet<String> = ["p".to_owned()].into_iter().collect();
         let _ = crate::patches::apt::lists::parse_packages(&bytes, &installed);
         let c = crate::patches::apt::sources::parse(&[("x.sources".to_owned(), bytes.clone()), ("x.list".to_owned(), bytes.clone())], &["amd64".to_owned()]);
         let mut config = crate::patches::apt::config::Config::with_defaults();
