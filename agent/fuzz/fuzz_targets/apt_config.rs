@@ -19,7 +19,8 @@
 //! nothing; every item's `find_file`/`find_dir` resolve (a directory ends in `/`), and
 //! every path put under a root stays under it; the names kept from a directory listing
 //! follow apt's rules. Relationship fields: every atom is one word without `,`, `|`,
-//! `(` or `)`, and a phasing percentage is below 100.
+//! `(` or `:`, `Fields::mentions` finds every name the parser finds, and a phasing
+//! percentage is below 100.
 
 #![no_main]
 
@@ -258,6 +259,11 @@ fn fuzz_apt_conf(bytes: &[u8]) {
 
 fn fuzz_relations(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
+    let fields = relations::Fields {
+        depends: text.clone().into_owned(),
+        provides: text.clone().into_owned(),
+        ..Default::default()
+    };
     for group in relations::parse_groups(&text) {
         assert!(!group.is_empty());
         for atom in group {
@@ -265,8 +271,12 @@ fn fuzz_relations(bytes: &[u8]) {
                 is_word(&atom.name) && !atom.name.contains([',', '|', '(', ':']),
                 "{atom:?}"
             );
+            // The cheap scan finds every name the parser finds.
+            let name = std::collections::HashSet::from([atom.name.clone()]);
+            assert!(fields.mentions(&name), "{atom:?}");
         }
     }
+    assert_eq!(fields.parse_provides().provides, fields.parse().provides);
     if let Some(p) = phasing::parse_percentage(&text) {
         assert!(p < 100, "{p}");
     }

@@ -125,6 +125,10 @@ pub fn read_packages<R: BufRead, W: Wanted + ?Sized>(
             stanza.finish(installed, &mut out);
             continue;
         }
+        // The stanza of a package not installed: nothing more is read until it ends.
+        if stanza.unwanted {
+            continue;
+        }
         // Continuation lines belong to multi-line fields (Description); of the fields
         // read here only a relationship field may be folded over lines.
         if matches!(text[0], b' ' | b'\t') {
@@ -163,6 +167,12 @@ pub fn read_packages<R: BufRead, W: Wanted + ?Sized>(
         };
         if slot.is_none() {
             *slot = Some(String::from_utf8_lossy(value).into_owned());
+            if let Some(package) = &stanza.package
+                && name.eq_ignore_ascii_case(b"Package")
+                && !installed.wants(package)
+            {
+                stanza.unwanted = true;
+            }
         }
     }
 }
@@ -236,6 +246,8 @@ struct Stanza {
     relations: Fields,
     /// The relationship field a continuation line would extend.
     continued: Option<&'static str>,
+    /// The Package read is not wanted: the rest of the stanza is skipped.
+    unwanted: bool,
 }
 
 impl Stanza {

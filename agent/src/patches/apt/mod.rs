@@ -19,11 +19,12 @@ pub mod upgrade;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::inventory::software::dpkg;
 use config::Config;
 use policy::{PackageFile, Policy, Version};
-use relations::{Fields, MultiArch};
+use relations::{Fields, MultiArch, Relations};
 
 /// Directory of the downloaded lists, relative to the root (apt's default
 /// `Dir::State::lists`).
@@ -225,8 +226,9 @@ pub fn pending_for(
     let mut out = Vec::new();
     // Every installed package as the upgrade simulation sees it; relations are filled in
     // once the pending updates are known (see `fill_relations`).
-    let mut simulated: Vec<upgrade::Package> = Vec::new();
-    let mut unparsed: Vec<Unparsed> = Vec::new();
+    let mut simulated: Vec<upgrade::Package> = Vec::with_capacity(installed.len());
+    let mut unparsed: Vec<Unparsed> = Vec::with_capacity(installed.len());
+    let no_relations = Rc::new(Relations::default());
     // For each pending update, the index of its package in `simulated`.
     let mut pending_index: Vec<usize> = Vec::new();
     for pkg in &installed {
@@ -267,7 +269,7 @@ pub fn pending_for(
             version: versions[current].parsed.clone(),
             text: versions[current].text.clone(),
             multi_arch: MultiArch::parse(&slot.info[current].multi_arch),
-            relations: Default::default(),
+            relations: Rc::clone(&no_relations),
         };
         let mut entry = upgrade::Package {
             name: pkg.name.clone(),
@@ -279,10 +281,11 @@ pub fn pending_for(
             phased: false,
             downloadable: false,
         };
+        let list_fields = std::mem::take(&mut slot.info[current].relations);
         unparsed.push(Unparsed {
             dpkg_arch: pkg.arch.clone(),
-            installed: std::mem::take(&mut slot.info[current].relations),
-            candidate: Fields::default(),
+            installed: (!list_fields.is_empty()).then(|| Box::new(list_fields)),
+            candidate: None,
         });
         let Some(cand) = cand else {
             simulated.push(entry);
@@ -293,7 +296,11 @@ pub fn pending_for(
             .iter()
             .any(|&f| policy.files().get(f).is_some_and(|f| !f.is_status));
         if cand == current {
-            entry.candidate = Some(installed_side);
+            // Only a Multi-Arch: same sibling looks at a candidate that does not change
+            // (and only when it can be downloaded, that is when a list has it).
+            if entry.installed.multi_arch == MultiArch::Same {
+                entry.candidate = Some(installed_side);
+            }
             simulated.push(entry);
             continue;
         }
@@ -303,10 +310,10 @@ pub fn pending_for(
             version: cand_version.parsed.clone(),
             text: cand_version.text.clone(),
             multi_arch: MultiArch::parse(&cand_info.multi_arch),
-            relations: Default::default(),
+            relations: Rc::clone(&no_relations),
         });
         if let Some(u) = unparsed.last_mut() {
-            u.candidate = cand_info.relations.clone();
+            u.candidate = Some(Box::new(cand_info.relations.clone()));
         }
         entry.changes = true;
         let phased_excluded = cand_info.phased.is_some_and(|pct| {
@@ -420,9 +427,9 @@ struct Unparsed {
     /// dpkg's architecture (`all` included), to find its dpkg record.
     dpkg_arch: String,
     /// The list's fields of the installed version (used when dpkg has no record).
-    installed: Fields,
+    installed: Option<Box<Fields>>,
     /// The candidate's fields, when the candidate differs.
-    candidate: Fields,
+    candidate: Option<Box<Fields>>,
 }
 
 /// Fills in the holds, Multi-Arch and relations of `simulated` from dpkg's records
@@ -461,9 +468,18 @@ fn fill_relations(
                     };
                     (e.want == "hold", multi_arch, installed)
                 }
-                None => (false, p.installed.multi_arch, u.installed),
+                None => (
+                    false,
+                    p.installed.multi_arch,
+                    u.installed.map(|f| *f).unwrap_or_default(),
+                ),
             };
-        records.push((hold, multi_arch, installed, u.candidate));
+        records.push((
+            hold,
+            multi_arch,
+            installed,
+            u.candidate.map(|f| *f).unwrap_or_default(),
+        ));
     }
     let mut hot: HashSet<String> = HashSet::new();
     for (p, (_, _, installed, candidate)) in simulated.iter().zip(&records) {
@@ -477,14 +493,14 @@ fn fill_relations(
     for (p, (hold, multi_arch, installed, candidate)) in simulated.iter_mut().zip(records) {
         p.hold = hold;
         p.installed.multi_arch = multi_arch;
-        p.installed.relations = if p.changes || installed.mentions(&hot) {
-            installed.parse()
-        } else {
-            installed.parse_provides()
-        };
+        if p.changes || installed.mentions(&hot) {
+            p.installed.relations = Rc::new(installed.parse());
+        } else if !installed.provides.is_empty() {
+            p.installed.relations = Rc::new(installed.parse_provides());
+        }
         if let Some(c) = p.candidate.as_mut() {
             if p.changes {
-                c.relations = candidate.parse();
+                c.relations = Rc::new(candidate.parse());
             } else {
                 c.multi_arch = multi_arch;
             }

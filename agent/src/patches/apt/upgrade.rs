@@ -21,6 +21,7 @@
 //! of two packages would do.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::relations::{ArchQualifier, Atom, Group, MultiArch, Relations};
 
@@ -54,8 +55,8 @@ pub struct Side {
     pub text: String,
     /// Its `Multi-Arch`.
     pub multi_arch: MultiArch,
-    /// Its relationship fields.
-    pub relations: Relations,
+    /// Its relationship fields (shared: most packages have none that matter).
+    pub relations: Rc<Relations>,
 }
 
 /// How [`simulate`] runs.

@@ -10,7 +10,7 @@ fn side(version: &str, fields: &[(&str, &str)], multi_arch: MultiArch) -> Side {
         version: version.parse().unwrap(),
         text: version.into(),
         multi_arch,
-        relations: f.parse(),
+        relations: Rc::new(f.parse()),
     }
 }
 
