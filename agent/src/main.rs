@@ -207,6 +207,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = runtime()?;
             rt.block_on(async move {
                 let mut agent = service::Agent::load(cfg)?;
+                // The patch state is collected by this same program in a child process,
+                // so the service does not keep what reading the package lists needed.
+                match std::env::current_exe() {
+                    Ok(program) => agent.set_patch_collector(program),
+                    Err(e) => tracing::warn!(error = %e, "own program not found; patch state collected in process"),
+                }
                 if once {
                     let summary = agent.report_once().await?;
                     println!("{}", serde_json::to_string(&summary)?);
