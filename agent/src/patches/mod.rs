@@ -4,6 +4,7 @@
 pub mod apk;
 pub mod apt;
 pub mod exposure;
+pub mod file_cache;
 pub mod kernel;
 pub mod macos;
 pub mod pacman;

@@ -9,11 +9,13 @@
 //! and rebuilt.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::patches::file_cache::Identity;
+use crate::patches::file_cache::write_json_atomically;
 
 use super::lists::{Entry, Installed};
 
@@ -33,15 +35,6 @@ pub struct Cache {
     dirty: bool,
 }
 
-/// The identity of a list file: any change to it makes a cached entry stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    dev: u64,
-    inode: u64,
-    size: u64,
-    mtime_ns: i128,
-}
-
 /// The cache file's contents.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Stored {
@@ -55,19 +48,6 @@ struct Cached {
     identity: Identity,
     names_hash: u64,
     entries: Vec<Entry>,
-}
-
-impl Identity {
-    /// Returns the identity of the file at `path`.
-    pub fn of(path: &Path) -> io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
-        Ok(Self {
-            dev: meta.dev(),
-            inode: meta.ino(),
-            size: meta.size(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        })
-    }
 }
 
 impl Cache {
@@ -141,25 +121,10 @@ impl Cache {
             format: FORMAT,
             lists: self.new,
         };
-        if let Err(e) = write_atomically(&self.path, &stored) {
+        if let Err(e) = write_json_atomically(&self.path, &stored) {
             tracing::debug!(path = %self.path.display(), error = %e, "apt list cache not saved");
         }
     }
-}
-
-fn write_atomically(path: &Path, stored: &Stored) -> io::Result<()> {
-    let bytes = serde_json::to_vec(stored).map_err(io::Error::other)?;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// BLAKE3 of the sorted names, each with its sorted versions, NUL-separated and

@@ -10,11 +10,13 @@
 //! ignored and rebuilt, and entries of files not read in a run are dropped.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::patches::file_cache::Identity;
+use crate::patches::file_cache::write_json_atomically;
 
 use super::modulemd::Metadata;
 use super::repodata::Offer;
@@ -32,15 +34,6 @@ pub struct Cache {
     old: BTreeMap<String, Cached>,
     new: BTreeMap<String, Cached>,
     dirty: bool,
-}
-
-/// The identity of a metadata file: any change to it makes a cached entry stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    dev: u64,
-    inode: u64,
-    size: u64,
-    mtime_ns: i128,
 }
 
 /// What one metadata file yielded.
@@ -67,19 +60,6 @@ struct Cached {
     identity: Identity,
     names_hash: u64,
     content: Content,
-}
-
-impl Identity {
-    /// Returns the identity of the file at `path`.
-    pub fn of(path: &Path) -> io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
-        Ok(Self {
-            dev: meta.dev(),
-            inode: meta.ino(),
-            size: meta.size(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-        })
-    }
 }
 
 impl Cache {
@@ -153,31 +133,10 @@ impl Cache {
             format: FORMAT,
             files: self.new,
         };
-        if let Err(e) = write_atomically(&self.path, &stored) {
+        if let Err(e) = write_json_atomically(&self.path, &stored) {
             tracing::debug!(path = %self.path.display(), error = %e, "rpm metadata cache not saved");
         }
     }
-}
-
-fn write_atomically(path: &Path, stored: &Stored) -> io::Result<()> {
-    let bytes = serde_json::to_vec(stored).map_err(io::Error::other)?;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    // A temporary file left by a crashed run of the same pid must not be followed.
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// BLAKE3 of the sorted names, newline-separated (first 8 bytes): stable across Rust
