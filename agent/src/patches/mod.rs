@@ -151,7 +151,8 @@ pub fn default_cache_dir(root: &Path) -> Option<PathBuf> {
 }
 
 /// Returns the JSON form: `{"pending": [{name, arch, installed_version,
-/// candidate_version, security, origin, suite, suites, downgrade}], "reboot_required",
+/// candidate_version, replaced_by, security, origin, suite, suites, downgrade, ...}],
+/// "reboot_required",
 /// "running_kernel", "newest_kernel", "restart_needed": [{unit, pids, files}]}`.
 pub fn to_json(p: &Patches) -> serde_json::Value {
     // Plain structs of strings, numbers, bools and lists always serialize.
@@ -220,6 +221,8 @@ pub fn render_table(p: &Patches) -> String {
         for x in &p.pending {
             let candidate = if x.downgrade {
                 format!("{} (downgrade)", x.candidate_version)
+            } else if !x.replaced_by.is_empty() {
+                format!("{} {}", x.replaced_by, x.candidate_version)
             } else {
                 x.candidate_version.clone()
             };

@@ -154,6 +154,7 @@ fn check_pending(u: &pb::PendingUpdate) -> Result<(), Error> {
         ("patches.pending.arch", &u.arch),
         ("patches.pending.installed_version", &u.installed_version),
         ("patches.pending.candidate_version", &u.candidate_version),
+        ("patches.pending.replaced_by", &u.replaced_by),
         ("patches.pending.source", &u.source),
         ("patches.pending.origin", &u.origin),
         ("patches.pending.suite", &u.suite),

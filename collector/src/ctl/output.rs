@@ -377,6 +377,7 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                 "source",
                 "installed_version",
                 "candidate_version",
+                "replaced_by",
                 "security",
                 "origin",
                 "suite",
@@ -393,6 +394,7 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                     u.source.clone(),
                     u.installed_version.clone(),
                     u.candidate_version.clone(),
+                    u.replaced_by.clone(),
                     u.security.to_string(),
                     u.origin.clone(),
                     u.suite.clone(),
@@ -551,6 +553,9 @@ fn cves(u: &pb::PendingUpdate) -> Vec<String> {
 /// What else an admin should know about a pending update.
 fn notes(u: &pb::PendingUpdate) -> Vec<String> {
     let mut notes = Vec::new();
+    if !u.replaced_by.is_empty() {
+        notes.push(format!("replaced by {}", u.replaced_by));
+    }
     if u.held_back {
         notes.push("held back".to_string());
     }

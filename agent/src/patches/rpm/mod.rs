@@ -137,7 +137,7 @@ pub fn newest_kernel(packages: &[pb::Package]) -> Option<String> {
 /// A package with no newer version of its own name that another package obsoletes (dnf
 /// and yum, `obsoletes=1`, the default) is reported with that package's version as the
 /// candidate: `dnf upgrade` replaces it, and `dnf check-update` lists it under
-/// "Obsoleting Packages". The replacing package's name has no field of its own.
+/// "Obsoleting Packages"; `replaced_by` names it.
 pub fn pending_for(
     root: &Path,
     packages: &[pb::Package],
@@ -350,6 +350,11 @@ pub fn pending_for(
             arch: arch.clone(),
             installed_version: current.to_string(),
             candidate_version: evr_text(&best.1),
+            replaced_by: if best.1.name == *name {
+                String::new()
+            } else {
+                best.1.name.clone()
+            },
             source: "rpm".to_owned(),
             security: advisories
                 .iter()

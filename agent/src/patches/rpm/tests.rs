@@ -1533,7 +1533,9 @@ fn a_package_obsoleting_an_installed_one_is_its_update() {
             row("python3-foo", "x86_64", "1.5-3.el9", "2.0-1.el9", true),
         ]
     );
+    assert_eq!(pending[0].replaced_by, "", "curl updates itself");
     let foo = &pending[1];
+    assert_eq!(foo.replaced_by, "python3.11-foo");
     assert_eq!(foo.origin, "appstream");
     assert_eq!(foo.suites, ["appstream"]);
     assert_eq!(foo.advisories[0].id, "RHSA-2024:0100");
@@ -1594,6 +1596,10 @@ fn yum_primary_db_obsoletes_are_read() {
             "1:5.5.68-1.el7",
             false
         )]
+    );
+    assert_eq!(
+        f.pending(&installed(&[("mysql-server", "5.1.73-8.el6", "x86_64")]))[0].replaced_by,
+        "mariadb-server"
     );
 }
 
