@@ -1,9 +1,23 @@
 //! Ward's endpoint agent: collects what a machine is and what is on it, and reports it to
 //! a collector over mutually authenticated gRPC.
+//!
+//! Two programs are built from this library: `ward-agent` (the service, enrolment, and the
+//! one-shot commands, which it hands to the helper) and `ward-agent-collect` (the helper
+//! that reads the system; see [`collect`] for why it is a separate program).
 
+/// The one-shot local commands (`inventory`, `patches`) shared by both programs.
+pub mod cli;
+/// What a report is made from, and how the service gathers it.
+pub mod collect;
+/// `agent.toml`.
 pub mod config;
+/// OS, hardware and installed software, read from a root directory.
 pub mod inventory;
+/// Tracing set-up and error rendering.
 pub mod logging;
+/// Pending updates, reboot and restart state.
 pub mod patches;
+/// The `run` loop: reports, heartbeats, backoff.
 pub mod service;
+/// Enrolment, identity, the gRPC channel and the report protocol.
 pub mod transport;

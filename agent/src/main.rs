@@ -1,4 +1,6 @@
 //! `ward-agent`: the service (`run`), enrolment (`enroll`) and one-shot local commands.
+//! What reads the system (`inventory`, `patches`, and the collection behind each report)
+//! is in `ward-agent-collect`, run beside this program (see `ward_agent::collect`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -6,10 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ward_agent::collect::{self, Child};
 use ward_agent::config::{self, Config};
 use ward_agent::transport::enrol;
 use ward_agent::transport::identity::StateDir;
-use ward_agent::{inventory, logging, patches, service};
+use ward_agent::{cli, logging, service};
 
 /// Exit code for bad configuration or usage (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -28,35 +31,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Prints this machine's inventory (os, hardware, software); needs no collector.
-    Inventory {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Inspect the system mounted at DIR instead of this one.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        root: PathBuf,
-    },
+    Inventory(cli::InventoryArgs),
     /// Prints this machine's patch state (pending updates, reboot, kernels, restarts);
     /// needs no collector.
-    Patches {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Inspect the system mounted at DIR instead of this one.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        root: PathBuf,
-        /// Keep what the apt lists yielded in DIR, so unchanged lists are not read again
-        /// (default: /var/cache/ward-agent when --root is /).
-        #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-        cache_dir: Option<PathBuf>,
-        /// Read every apt list, using no cache.
-        #[arg(long)]
-        no_cache: bool,
-        /// Show since when each update has been pending, from the running agent's state
-        /// directory (read, never written; absent or unreadable shows no times).
-        #[arg(long, value_name = "DIR", default_value = config::DEFAULT_STATE_DIR)]
-        state_dir: PathBuf,
-    },
+    Patches(cli::PatchesArgs),
     /// Enrols this machine with a collector, using a one-time token.
     Enroll {
         /// Collector address, https://HOST:PORT.
@@ -95,14 +73,6 @@ enum Command {
     },
 }
 
-/// The current time in Unix seconds.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init("info");
@@ -111,7 +81,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ward-agent: {}", logging::describe(&e));
-            if e.downcast_ref::<config::Error>().is_some() {
+            if e.downcast_ref::<config::Error>().is_some()
+                || e.downcast_ref::<collect::HelperMissing>().is_some()
+            {
                 ExitCode::from(EXIT_CONFIG)
             } else {
                 ExitCode::FAILURE
@@ -122,46 +94,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Inventory { json, root } => {
-            let inv = inventory::collect(&root)?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&inventory::to_json(&inv))?
-                );
-            } else {
-                print!("{}", inventory::render_table(&inv));
-            }
-            Ok(())
-        }
-        Command::Patches {
-            json,
-            root,
-            cache_dir,
-            no_cache,
-            state_dir,
-        } => {
-            let cache_dir = match (cache_dir, no_cache) {
-                (_, true) => None,
-                (Some(dir), false) => Some(dir),
-                (None, false) => patches::default_cache_dir(&root),
-            };
-            let mut report = patches::collect_with_cache(&root, cache_dir.as_deref())?;
-            let state = StateDir::new(&state_dir);
-            if state.file(patches::exposure::FILE).is_file() {
-                let now = unix_now();
-                patches::exposure::Seen::load(&state).stamp(&mut report, now);
-            }
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&patches::to_json(&report))?
-                );
-            } else {
-                print!("{}", patches::render_table(&report));
-            }
-            Ok(())
-        }
+        // Checked by the parser above, run by the helper with the same arguments.
+        Command::Inventory(_) | Command::Patches(_) => hand_to_helper(),
         Command::Enroll {
             collector,
             ca_fingerprint,
@@ -206,13 +140,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let rt = runtime()?;
             rt.block_on(async move {
-                let mut agent = service::Agent::load(cfg)?;
-                // The patch state is collected by this same program in a child process,
-                // so the service does not keep what reading the package lists needed.
-                match std::env::current_exe() {
-                    Ok(program) => agent.set_patch_collector(program),
-                    Err(e) => tracing::warn!(error = %e, "own program not found; patch state collected in process"),
-                }
+                // The system is read by the helper in a child process, so the service
+                // keeps neither the parsers nor what reading package lists needed.
+                let helper = Child::beside_current_exe()?;
+                let mut agent = service::Agent::load(cfg, Box::new(helper))?;
                 if once {
                     let summary = agent.report_once().await?;
                     println!("{}", serde_json::to_string(&summary)?);
@@ -222,6 +153,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+/// Runs `ward-agent-collect` with this program's arguments, in place of this process
+/// where the platform can, and exits with its status.
+fn hand_to_helper() -> anyhow::Result<()> {
+    let program = collect::helper_path();
+    if !program.is_file() {
+        return Err(collect::HelperMissing(program).into());
+    }
+    let mut command = std::process::Command::new(&program);
+    command.args(std::env::args_os().skip(1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = command.exec();
+        Err(anyhow::Error::new(e).context(format!("cannot run {}", program.display())))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {}", program.display()))?;
+        std::process::exit(status.code().unwrap_or(1));
     }
 }
 

@@ -11,12 +11,13 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
 use ward_proto::v1 as pb;
 
+use crate::collect::{Collect, Snapshot};
 use crate::config::Config;
+use crate::patches;
 use crate::transport::channel;
 use crate::transport::identity::{self, Credentials, Identity, StateDir};
 use crate::transport::report::{self, Summary};
 use crate::transport::state::ReportState;
-use crate::{inventory, patches};
 
 type Client = pb::agent_service_client::AgentServiceClient<Channel>;
 
@@ -35,7 +36,7 @@ pub enum Error {
     #[error(transparent)]
     Channel(#[from] channel::Error),
     #[error("failed to collect the inventory: {0}")]
-    Inventory(#[from] inventory::Error),
+    Inventory(String),
     #[error("the collector answered {:?}: {}", .0.code(), .0.message())]
     Rpc(#[from] tonic::Status),
     #[error("the collector kept asking for sections again after {MAX_FOLLOWUPS} follow-up reports")]
@@ -54,13 +55,15 @@ pub struct Agent {
     force_full: Vec<pb::Section>,
     /// When the last report was acknowledged, so `run` does not repeat one just made.
     reported_at: Option<Instant>,
-    /// The `ward-agent` program to collect the patch state with, in a child process.
-    patch_collector: Option<std::path::PathBuf>,
+    /// How the inventory and patch state are read.
+    collector: Box<dyn Collect>,
 }
 
 impl Agent {
-    /// Loads the enrolled identity and report state from the configured state directory.
-    pub fn load(config: Config) -> Result<Self, Error> {
+    /// Loads the enrolled identity and report state from the configured state directory;
+    /// reports are made from what `collector` gathers (`ward-agent run` uses
+    /// [`crate::collect::Child`], library users [`crate::collect::InProcess`]).
+    pub fn load(config: Config, collector: Box<dyn Collect>) -> Result<Self, Error> {
         let state_dir = StateDir::new(&config.state_dir);
         let (identity, creds) = state_dir.load()?;
         let url = config
@@ -79,7 +82,7 @@ impl Agent {
             state,
             force_full: Vec::new(),
             reported_at: None,
-            patch_collector: None,
+            collector,
         })
     }
 
@@ -121,11 +124,18 @@ impl Agent {
     /// Collects the inventory and reports it, following up until the collector holds it.
     pub async fn report_once(&mut self) -> Result<Summary, Error> {
         self.check_certificate_expiry();
-        let root = self.config.root.clone();
-        // Collection takes milliseconds: running it in place rather than on a blocking
-        // thread keeps the agent to one thread and one malloc arena (idle RSS budget).
-        let inv = inventory::collect(&root)?;
-        let patches = self.collect_patches(&root);
+        // Collection takes milliseconds (in a child process for the service): waiting for
+        // it in place rather than on a blocking thread keeps the agent to one thread and
+        // one malloc arena (idle RSS budget).
+        let Snapshot {
+            inventory: inv,
+            patches,
+        } = self
+            .collector
+            .collect(&self.config.root)
+            .await
+            .map_err(Error::Inventory)?;
+        let patches = self.stamp_patches(patches);
         let mut client = self.client().await?;
         for _ in 0..=MAX_FOLLOWUPS {
             let prepared = report::prepare(&self.state, &inv, patches.as_ref(), &self.force_full);
@@ -158,55 +168,10 @@ impl Agent {
         Err(Error::NoProgress)
     }
 
-    /// Collects the patch state with `program patches --json` in a child process instead
-    /// of in this one. Reading every package list touches code and memory the service
-    /// would otherwise keep for the rest of its life (idle RSS 13 MiB instead of 9 MiB
-    /// measured, docs/benchmarks.md); a child gives it all back when it exits.
-    pub fn set_patch_collector(&mut self, program: std::path::PathBuf) {
-        self.patch_collector = Some(program);
-    }
-
-    /// Runs `program patches --json` for `root` and reads its answer.
-    fn collect_patches_in_child(
-        &self,
-        program: &std::path::Path,
-        root: &std::path::Path,
-    ) -> Result<pb::Patches, String> {
-        let out = std::process::Command::new(program)
-            .arg("patches")
-            .arg("--json")
-            .arg("--root")
-            .arg(root)
-            .arg("--state-dir")
-            .arg(self.state_dir.path())
-            .env("WARD_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!(
-                "{} patches failed ({}): {}",
-                program.display(),
-                out.status,
-                stderr.trim()
-            ));
-        }
-        serde_json::from_slice(&out.stdout)
-            .map_err(|e| format!("{} patches printed no patch state: {e}", program.display()))
-    }
-
-    /// Collects the patch state, stamped with the persisted first-seen times. A failure is
-    /// logged and the section left out of the report: the collector keeps the last patch
-    /// state it holds, and the rest of the inventory still goes.
-    fn collect_patches(&self, root: &std::path::Path) -> Option<pb::Patches> {
-        let collected = match &self.patch_collector {
-            Some(program) => self.collect_patches_in_child(program, root),
-            None => {
-                let cache_dir = patches::default_cache_dir(root);
-                patches::collect_with_cache(root, cache_dir.as_deref()).map_err(|e| e.to_string())
-            }
-        };
+    /// Stamps the patch state with the persisted first-seen times. A failure to collect
+    /// it is logged and the section left out of the report: the collector keeps the last
+    /// patch state it holds, and the rest of the inventory still goes.
+    fn stamp_patches(&self, collected: Result<pb::Patches, String>) -> Option<pb::Patches> {
         let mut collected = match collected {
             Ok(p) => p,
             Err(e) => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
+use ward_agent::collect::InProcess;
 use ward_agent::config::Config as AgentConfig;
 use ward_agent::service::{self, Agent};
 use ward_agent::transport::enrol;
@@ -54,14 +55,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if !state.is_enrolled() {
         enrol_local(&state, &url, &running.fingerprint, &data_dir, false).await?;
     }
-    let mut agent = Agent::load(agent_config.clone())?;
+    let mut agent = Agent::load(agent_config.clone(), Box::new(InProcess))?;
     let summary = match agent.report_once().await {
         Ok(s) => s,
         Err(service::Error::Rpc(status)) if status.code() == tonic::Code::Unauthenticated => {
             // The identity belongs to a collector database that is gone: enrol afresh.
             tracing::warn!("local agent identity unknown to this collector; enrolling again");
             enrol_local(&state, &url, &running.fingerprint, &data_dir, true).await?;
-            agent = Agent::load(agent_config.clone())?;
+            agent = Agent::load(agent_config.clone(), Box::new(InProcess))?;
             agent.report_once().await?
         }
         Err(e) => return Err(e.into()),

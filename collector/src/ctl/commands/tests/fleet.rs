@@ -388,12 +388,15 @@ impl Site {
     }
 
     async fn report(&self, enrolled: &Enrolled) {
-        let mut agent = Agent::load(AgentConfig {
-            state_dir: enrolled.state_dir.clone(),
-            collector: Some(self.url.clone()),
-            root: enrolled.root.clone(),
-            ..AgentConfig::default()
-        })
+        let mut agent = Agent::load(
+            AgentConfig {
+                state_dir: enrolled.state_dir.clone(),
+                collector: Some(self.url.clone()),
+                root: enrolled.root.clone(),
+                ..AgentConfig::default()
+            },
+            Box::new(ward_agent::collect::InProcess),
+        )
         .unwrap();
         if let Err(e) = agent.report_once().await {
             panic!(

@@ -1,0 +1,61 @@
+//! `ward-agent-collect`: reads the system for `ward-agent`. It runs the one-shot
+//! `inventory` and `patches` commands that `ward-agent` hands to it, and `snapshot`, which
+//! the service runs before each report (see `ward_agent::collect`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ward_agent::{cli, collect, logging};
+
+#[derive(Parser)]
+#[command(
+    name = "ward-agent-collect",
+    version,
+    about = "Reads this machine's inventory and patch state for ward-agent"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prints this machine's inventory (os, hardware, software).
+    Inventory(cli::InventoryArgs),
+    /// Prints this machine's patch state (pending updates, reboot, kernels, restarts).
+    Patches(cli::PatchesArgs),
+    /// Writes the inventory and patch state as protobuf on stdout, for `ward-agent run`.
+    #[command(hide = true)]
+    Snapshot {
+        /// Inspect the system mounted at DIR instead of this one.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init("info");
+    let result = match cli.command {
+        Command::Inventory(args) => cli::inventory(args),
+        Command::Patches(args) => cli::patches(args),
+        Command::Snapshot { root } => snapshot(&root),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ward-agent: {}", logging::describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn snapshot(root: &std::path::Path) -> anyhow::Result<()> {
+    let snapshot = collect::snapshot(root)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&snapshot.encode())?;
+    out.flush()?;
+    Ok(())
+}
