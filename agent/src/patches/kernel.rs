@@ -19,7 +19,7 @@ pub fn newest(packages: &[pb::Package]) -> Option<String> {
         if suffix.ends_with("-dbg") || suffix.ends_with("-dbgsym") {
             continue;
         }
-        let Ok(version) = p.version.parse::<debversion::Version>() else {
+        let Ok(version) = ward_version::deb::parse(&p.version) else {
             continue;
         };
         let release = release_of(suffix);

@@ -188,7 +188,7 @@ pub fn pending_for(
             is_status: false,
         });
         for entry in entries {
-            let Ok(parsed) = entry.version.parse::<debversion::Version>() else {
+            let Ok(parsed) = ward_version::deb::parse(&entry.version) else {
                 tracing::debug!(package = %entry.name, version = %entry.version, "unparsable version in apt list skipped");
                 continue;
             };
@@ -232,7 +232,7 @@ pub fn pending_for(
     // For each pending update, the index of its package in `simulated`.
     let mut pending_index: Vec<usize> = Vec::new();
     for pkg in &installed {
-        let Ok(parsed) = pkg.version.parse::<debversion::Version>() else {
+        let Ok(parsed) = ward_version::deb::parse(&pkg.version) else {
             continue;
         };
         let slot_key = slot_arch(&pkg.arch, &native);

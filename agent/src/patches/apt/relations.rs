@@ -267,7 +267,7 @@ fn parse_atom(text: &str) -> Option<Atom> {
                 ">>" => Op::Gt,
                 _ => return None,
             };
-            let version = version.trim().parse::<debversion::Version>().ok()?;
+            let version = ward_version::deb::parse(version).ok()?;
             (head, Some((op, version)))
         }
         None => (&text[..head_end], None),
