@@ -65,7 +65,7 @@ pub fn patches(args: PatchesArgs) -> anyhow::Result<()> {
     let mut report = patches::collect_with_cache(&args.root, cache_dir.as_deref())?;
     let state = StateDir::new(&args.state_dir);
     if state.file(patches::exposure::FILE).is_file() {
-        patches::exposure::Seen::load(&state).stamp(&mut report, unix_now());
+        patches::exposure::Seen::load(&state).stamp(&mut report, patches::exposure::unix_now());
     }
     if args.json {
         println!(
@@ -76,12 +76,4 @@ pub fn patches(args: PatchesArgs) -> anyhow::Result<()> {
         print!("{}", patches::render_table(&report));
     }
     Ok(())
-}
-
-/// The current time in Unix seconds.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -110,7 +110,7 @@ impl Agent {
         let Some(not_after) = self.creds.certificate_not_after() else {
             return;
         };
-        let now = unix_now();
+        let now = patches::exposure::unix_now();
         let days_left = (not_after - now) / 86400;
         if days_left < CERTIFICATE_WARNING_DAYS {
             tracing::error!(
@@ -179,7 +179,8 @@ impl Agent {
                 return None;
             }
         };
-        let seen = patches::exposure::Seen::load(&self.state_dir).stamp(&mut collected, unix_now());
+        let seen = patches::exposure::Seen::load(&self.state_dir)
+            .stamp(&mut collected, patches::exposure::unix_now());
         if let Err(e) = seen.save(&self.state_dir) {
             tracing::warn!(error = %e, "first-seen times not saved; exposure may count from a later time");
         }
@@ -326,14 +327,6 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 }
 
 /// Returns `d` moved by up to ±`fraction` of itself, at random.
-/// The current time in Unix seconds (0 before 1970, which no real clock reports).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn jittered(d: Duration, fraction: f64) -> Duration {
     let f = 1.0 + fraction * (2.0 * rand::random::<f64>() - 1.0);
     d.mul_f64(f.max(0.0))

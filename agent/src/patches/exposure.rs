@@ -99,6 +99,15 @@ impl Seen {
     }
 }
 
+/// The current time in Unix seconds, as the first-seen times are kept (0 before 1970,
+/// which no real clock reports).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
