@@ -5,9 +5,14 @@
 //! `ward-agent-collect` program beside it ([`Child`]), which reads them, prints the
 //! snapshot as protobuf and exits. The long-lived process then holds neither the parsers'
 //! code nor what reading apt's lists or an rpm database needed: its idle RSS stays under
-//! the 10 MiB budget (docs/benchmarks.md), and the code that reads files written by
-//! package mirrors runs in a process that lives for a fraction of a second. Library users
-//! and `ward-collector quickstart` collect in their own process ([`InProcess`]).
+//! the 10 MiB budget (docs/benchmarks.md), and a parser that crashes on a file written by
+//! a package mirror takes down a process that lives for a fraction of a second, not the
+//! service. Library users and `ward-collector quickstart` collect in their own process
+//! ([`InProcess`]).
+//!
+//! The snapshot is protobuf whose fields are only ever added, so a service and a helper
+//! of different versions (during an upgrade, before the service restarts) still
+//! understand each other.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -56,11 +61,26 @@ impl Collect for InProcess {
 
 /// Reads the inventory and the patch state of `root`, with the patch metadata cache in
 /// its default place (see [`patches::default_cache_dir`]).
+///
+/// A panic while reading the patch state (a parser bug on some package list) costs the
+/// patches section only: it becomes the section's error, and the inventory still goes.
 pub fn snapshot(root: &Path) -> Result<Snapshot, inventory::Error> {
     let inventory = inventory::collect(root)?;
     let cache_dir = patches::default_cache_dir(root);
-    let patches =
-        patches::collect_with_cache(root, cache_dir.as_deref()).map_err(|e| e.to_string());
+    let patches = std::panic::catch_unwind(|| {
+        patches::collect_with_cache(root, cache_dir.as_deref()).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(format!(
+            "reading the patch state failed on a bug ({what}); please report it with the \
+             output of `ward-agent patches`"
+        ))
+    });
     Ok(Snapshot { inventory, patches })
 }
 
@@ -155,10 +175,10 @@ impl Child {
         self
     }
 
-    /// The helper in the running program's directory, which must exist.
+    /// The helper at [`helper_path`], which must exist.
     pub fn beside_current_exe() -> Result<Self, HelperMissing> {
         let program = helper_path();
-        if program.is_file() {
+        if program.is_absolute() && program.is_file() {
             Ok(Self::new(program))
         } else {
             Err(HelperMissing(program))
@@ -171,12 +191,22 @@ impl Child {
     }
 }
 
-/// Where the helper is expected: beside the running program (`ward-agent-collect` next
-/// to `ward-agent`), or just its name when the running program cannot be found.
+/// Names the helper's path instead of looking beside the running program (for packages
+/// that install it elsewhere, such as `/usr/libexec/ward/`).
+pub const HELPER_ENV: &str = "WARD_AGENT_COLLECT";
+
+/// Where the helper is expected: `$WARD_AGENT_COLLECT` when set, else beside the running
+/// program (`ward-agent-collect` next to `ward-agent`, symbolic links resolved), else
+/// (the running program cannot be found) just its name, which is then never run.
 pub fn helper_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(HELPER_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
     let name = format!("{HELPER}{}", std::env::consts::EXE_SUFFIX);
     match std::env::current_exe() {
         Ok(exe) => exe.with_file_name(name),
+        // A bare name, which `beside_current_exe` refuses rather than let the process
+        // search find some other program of that name.
         Err(_) => PathBuf::from(name),
     }
 }
@@ -194,8 +224,14 @@ impl Child {
             .arg("snapshot")
             .arg("--root")
             .arg(root)
-            // The child's warnings reach the service's log through its stderr, below.
-            .env("WARD_LOG", "warn")
+            // The child's warnings reach the service's log through its stderr, below:
+            // plain lines, at the operator's level or else warnings only.
+            .env(
+                "WARD_LOG",
+                std::env::var_os("WARD_LOG").unwrap_or_else(|| "warn".into()),
+            )
+            .env_remove("WARD_LOG_FORMAT")
+            .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -217,14 +253,35 @@ impl Child {
             return Err(format!(
                 "{program} failed ({}): {}",
                 out.status,
-                stderr.trim()
+                truncated(stderr.trim(), MAX_LOG_LINE)
             ));
         }
-        if !stderr.trim().is_empty() {
-            tracing::warn!(program = %program, "{}", stderr.trim());
+        for line in stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(MAX_LOG_LINES)
+        {
+            tracing::warn!(helper = HELPER, "{}", truncated(line.trim(), MAX_LOG_LINE));
         }
         Snapshot::decode(&out.stdout).map_err(|e| format!("{program} printed {e}"))
     }
+}
+
+/// At most this many of the helper's log lines are passed on per collection.
+const MAX_LOG_LINES: usize = 50;
+/// Longest helper message passed on, in bytes.
+const MAX_LOG_LINE: usize = 2000;
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn truncated(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]
@@ -273,6 +330,13 @@ mod tests {
         // Valid protobuf with no inventory in it (an empty message).
         let e = Snapshot::decode(b"").unwrap_err();
         assert!(e.contains("inventory is missing"), "{e}");
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        assert_eq!(truncated("short", 10), "short");
+        assert_eq!(truncated("ééé", 3), "é");
+        assert_eq!(truncated("abcdef", 4), "abcd");
     }
 
     #[test]

@@ -45,6 +45,9 @@ struct RawConfig {
     heartbeat_interval: Option<Duration>,
     /// Fraction of the inventory interval used as random jitter (0.0 - 0.5).
     jitter: Option<f64>,
+    /// How long `ward-agent-collect` may take to read the system before it is stopped.
+    #[serde(default, with = "humantime_serde::option")]
+    collect_timeout: Option<Duration>,
 }
 
 /// Validated agent configuration.
@@ -56,6 +59,7 @@ pub struct Config {
     pub inventory_interval: Duration,
     pub heartbeat_interval: Duration,
     pub jitter: f64,
+    pub collect_timeout: Duration,
 }
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             inventory_interval: Duration::from_secs(3600),
             heartbeat_interval: Duration::from_secs(60),
             jitter: 0.1,
+            collect_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -105,6 +110,17 @@ impl Config {
         if !(0.0..=0.5).contains(&jitter) {
             return Err(invalid("jitter", "must be between 0.0 and 0.5"));
         }
+        // Unset, it is the default but never longer than the interval.
+        let collect_timeout = match raw.collect_timeout {
+            None => d.collect_timeout.min(inventory_interval),
+            Some(t) if t < Duration::from_secs(10) || t > inventory_interval => {
+                return Err(invalid(
+                    "collect_timeout",
+                    "must be at least 10s and at most inventory_interval",
+                ));
+            }
+            Some(t) => t,
+        };
         if let Some(c) = &raw.collector
             && !c.starts_with("https://")
         {
@@ -117,6 +133,7 @@ impl Config {
             inventory_interval,
             heartbeat_interval,
             jitter,
+            collect_timeout,
         })
     }
 }
@@ -142,6 +159,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.inventory_interval, Duration::from_secs(1800));
         assert_eq!(c.heartbeat_interval, Duration::from_secs(15));
+        assert_eq!(c.collect_timeout, Duration::from_secs(300));
+        let c = Config::parse(Path::new("a.toml"), "inventory_interval = \"2m\"").unwrap();
+        assert_eq!(c.collect_timeout, Duration::from_secs(120));
+        let c = Config::parse(Path::new("a.toml"), "collect_timeout = \"45s\"").unwrap();
+        assert_eq!(c.collect_timeout, Duration::from_secs(45));
     }
 
     #[test]
@@ -154,5 +176,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("jitter"), "{e}");
+        for bad in ["collect_timeout = \"1s\"", "collect_timeout = \"2h\""] {
+            let e = Config::parse(Path::new("a.toml"), bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("collect_timeout"), "{bad}: {e}");
+        }
     }
 }

@@ -142,7 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rt.block_on(async move {
                 // The system is read by the helper in a child process, so the service
                 // keeps neither the parsers nor what reading package lists needed.
-                let helper = Child::beside_current_exe()?;
+                let helper = Child::beside_current_exe()?.with_timeout(cfg.collect_timeout);
                 let mut agent = service::Agent::load(cfg, Box::new(helper))?;
                 if once {
                     let summary = agent.report_once().await?;

@@ -35,8 +35,8 @@ pub enum Error {
     State(#[from] identity::Error),
     #[error(transparent)]
     Channel(#[from] channel::Error),
-    #[error("failed to collect the inventory: {0}")]
-    Inventory(String),
+    #[error("failed to read this system: {0}")]
+    Collect(String),
     #[error("the collector answered {:?}: {}", .0.code(), .0.message())]
     Rpc(#[from] tonic::Status),
     #[error("the collector kept asking for sections again after {MAX_FOLLOWUPS} follow-up reports")]
@@ -134,7 +134,7 @@ impl Agent {
             .collector
             .collect(&self.config.root)
             .await
-            .map_err(Error::Inventory)?;
+            .map_err(Error::Collect)?;
         let patches = self.stamp_patches(patches);
         let mut client = self.client().await?;
         for _ in 0..=MAX_FOLLOWUPS {

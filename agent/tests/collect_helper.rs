@@ -124,11 +124,15 @@ fn a_failing_helper_is_an_error_that_names_it() {
 
 #[test]
 fn ward_agent_hands_its_one_shot_commands_to_the_helper() {
-    let (_dir, root) = root();
+    let (dir, root) = root();
+    // An empty state directory: no first-seen times from this machine's own agent.
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let state = state.to_str().unwrap();
     for args in [
         &["inventory", "--json"][..],
-        &["patches", "--json", "--no-cache"],
-        &["patches", "--no-cache"],
+        &["patches", "--json", "--no-cache", "--state-dir", state],
+        &["patches", "--no-cache", "--state-dir", state],
     ] {
         let via_agent = run(AGENT, args, &root);
         let direct = run(HELPER, args, &root);
@@ -172,4 +176,24 @@ fn without_its_helper_ward_agent_says_where_it_looked() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ward-agent-collect not found"));
+
+    // A package that installs the helper elsewhere names it in WARD_AGENT_COLLECT.
+    let (_root_dir, root) = root();
+    let out = Command::new(&lone)
+        .args(["inventory", "--json", "--root"])
+        .arg(&root)
+        .env(collect::HELPER_ENV, HELPER)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"bash\""));
+    let out = Command::new(&lone)
+        .args(["inventory"])
+        .env(collect::HELPER_ENV, dir.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("elsewhere"),
+        "{out:?}"
+    );
 }

@@ -313,3 +313,50 @@ fn apt_agrees_with_a_default_release() {
     assert!(ours.contains("exponly 5.0-1 amd64"), "{ours:?}");
     assert!(ours.contains("secpkg 7.0-1 amd64"), "{ours:?}");
 }
+
+/// Versions dpkg accepts with only a warning (`_` in the upstream part, as in old CVS
+/// snapshots) are compared like any other, for apt and here alike; a version dpkg refuses
+/// outright (an empty revision) is never a candidate here.
+#[test]
+fn apt_agrees_on_versions_outside_policy() {
+    if !have_apt() {
+        return;
+    }
+    let dir = apt_root("");
+    let root = dir.path();
+    let append = |rel: &str, text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(root.join(rel))
+            .expect("open a fixture file for appending");
+        f.write_all(text.as_bytes())
+            .expect("append to a fixture file");
+    };
+    append(
+        "var/lib/dpkg/status",
+        "\nPackage: cvssnap\nStatus: install ok installed\nArchitecture: amd64\n\
+         Version: 2.0.37+cvs.JCW_PRE2_2037-1\n",
+    );
+    append(
+        "var/lib/apt/lists/deb.example.org_debian_dists_bookworm_main_binary-amd64_Packages",
+        "\nPackage: cvssnap\nArchitecture: amd64\nVersion: 2.0.38+cvs.JCW_PRE2_2038-1\n",
+    );
+    let ours = ours(root);
+    assert!(
+        ours.contains("cvssnap 2.0.38+cvs.JCW_PRE2_2038-1 amd64"),
+        "{ours:?}"
+    );
+    assert_eq!(ours, apt_list_upgradable(root, &[]));
+
+    // "1.0-" has an empty revision: dpkg could not install it, and it is not offered.
+    append(
+        "var/lib/apt/lists/deb.example.org_debian_dists_bookworm_main_binary-amd64_Packages",
+        "\nPackage: backpkg\nArchitecture: amd64\nVersion: 9.0-\n",
+    );
+    let pending = apt::pending(root).expect("pending");
+    let backpkg = pending
+        .iter()
+        .find(|p| p.name == "backpkg")
+        .expect("backpkg");
+    assert_eq!(backpkg.candidate_version, "1.1-1");
+}

@@ -377,7 +377,6 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                 "source",
                 "installed_version",
                 "candidate_version",
-                "replaced_by",
                 "security",
                 "origin",
                 "suite",
@@ -386,6 +385,7 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                 "cves",
                 "first_seen",
                 "security_since",
+                "replaced_by",
             ],
             pending.iter().map(|u| {
                 vec![
@@ -394,7 +394,6 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                     u.source.clone(),
                     u.installed_version.clone(),
                     u.candidate_version.clone(),
-                    u.replaced_by.clone(),
                     u.security.to_string(),
                     u.origin.clone(),
                     u.suite.clone(),
@@ -403,6 +402,7 @@ pub fn host_patches(view: &View, answer: &pb::GetHostPatchesResponse) -> Result<
                     cves(u).join(" "),
                     u.first_seen.to_string(),
                     u.security_since.to_string(),
+                    u.replaced_by.clone(),
                 ]
             }),
         ),

@@ -756,7 +756,7 @@ async fn patches_lists_the_riskiest_hosts_first_and_shows_one_host() {
         .unwrap();
     assert!(
         csv.lines().nth(1).unwrap().starts_with(
-            "openssl,amd64,deb,3.0.11-1~deb12u2,3.0.15-1~deb12u1,,true,Debian,bookworm-security"
+            "openssl,amd64,deb,3.0.11-1~deb12u2,3.0.15-1~deb12u1,true,Debian,bookworm-security"
         ),
         "{csv}"
     );
