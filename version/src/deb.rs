@@ -241,6 +241,73 @@ mod tests {
         }
     }
 
+    /// Versions drawn from the characters that matter (digits, letters, `.`, `+`, `~`, `_`,
+    /// `:` and `-`) by a fixed generator, compared here and by dpkg: the same order, and
+    /// the same versions refused (dpkg exits 2 on a version it cannot parse).
+    #[test]
+    fn generated_versions_agree_with_dpkg() {
+        if !dpkg_available() {
+            assert!(
+                std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
+                "dpkg not found: required where WARD_REQUIRE_TOOLS is set (CI)"
+            );
+            eprintln!("dpkg not found: generated versions not cross-checked");
+            return;
+        }
+        const ALPHABET: &[u8] = b"00119aAz..+~~_:-";
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut version = || -> String {
+            let len = 1 + (next() % 8) as usize;
+            // A leading hyphen would read as an option to dpkg.
+            let first = ALPHABET.len() as u64 - 1;
+            (0..len)
+                .map(|i| {
+                    let n = if i == 0 { first } else { ALPHABET.len() as u64 };
+                    char::from(ALPHABET[(next() % n) as usize])
+                })
+                .collect()
+        };
+        let mut checked = 0;
+        for _ in 0..600 {
+            let (a, b) = (version(), version());
+            match compare("deb", &a, &b) {
+                Ok(ordering) => {
+                    assert_eq!(
+                        dpkg_compare(&a, dpkg_op(ordering), &b),
+                        0,
+                        "dpkg disagrees: {a:?} {ordering:?} {b:?}"
+                    );
+                    checked += 1;
+                }
+                Err(Error::Invalid { version, reason }) => {
+                    // The deliberate difference (module docs): dpkg's strtol also takes a
+                    // signed epoch.
+                    let signed_epoch = version.split_once(':').is_some_and(|(e, _)| {
+                        e.strip_prefix('+')
+                            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    });
+                    if signed_epoch {
+                        continue;
+                    }
+                    assert_eq!(
+                        dpkg_compare(&version, "lt", "1"),
+                        2,
+                        "dpkg accepts {version:?}, refused here: {reason}"
+                    );
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Most pairs are valid, so the order itself is what gets checked.
+        assert!(checked > 100, "only {checked} valid pairs");
+    }
+
     /// Every installed package version on this machine parses, and sorting them gives the
     /// order dpkg gives (checked on each adjacent pair of the sorted list).
     #[test]
