@@ -1,21 +1,44 @@
 //! Tracing set-up shared by Ward's binaries: `WARD_LOG` sets the filter (default given by
 //! the caller), `WARD_LOG_FORMAT=json` switches to JSON lines. Logs go to stderr so that
 //! stdout stays for command output.
+//!
+//! `WARD_LOG` is a list of `level` and `target=level` directives (`info`,
+//! `warn,ward_agent=debug`): per-module levels, without the span and field filters of
+//! `RUST_LOG`-style env filters, whose regex engine would cost the agent service a quarter
+//! of a megabyte of resident code (docs/benchmarks.md).
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
-/// Installs the global subscriber; a second call is a no-op.
+/// Installs the global subscriber; a second call is a no-op. A `WARD_LOG` that does not
+/// parse is reported on stderr and the default used.
 pub fn init(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_env("WARD_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let fallback = || default_filter.parse::<Targets>().unwrap_or_default();
+    let filter = match std::env::var("WARD_LOG") {
+        Ok(text) if !text.trim().is_empty() => text.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!("WARD_LOG={text:?} is not a log filter ({e}); using {default_filter:?}");
+            fallback()
+        }),
+        _ => fallback(),
+    };
     let json = std::env::var("WARD_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
-        builder.json().try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
     } else {
-        builder.with_target(false).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
     };
 }
 
@@ -36,6 +59,19 @@ pub fn describe(err: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documented_filters_parse() {
+        for text in [
+            "info",
+            "warn,ward_agent=debug",
+            "ward_collector=debug",
+            "off",
+        ] {
+            assert!(text.parse::<Targets>().is_ok(), "{text}");
+        }
+        assert!("ward_agent=loud".parse::<Targets>().is_err());
+    }
 
     #[test]
     fn embedded_causes_are_not_repeated() {
