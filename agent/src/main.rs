@@ -75,7 +75,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init("info");
+    // The helper sets up its own logging for the commands handed to it.
+    if !matches!(cli.command, Command::Inventory(_) | Command::Patches(_)) {
+        logging::init("info");
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
