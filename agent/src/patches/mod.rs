@@ -62,12 +62,16 @@ pub fn collect_with_cache(root: &Path, cache_dir: Option<&Path>) -> Result<Patch
     let mut out = Patches::default();
 
     // Debian and Ubuntu: dpkg's database (journal included) is read once, for the
-    // pending updates and for the installed kernels.
-    if let Some(packages) = dpkg::read(&opened).map_err(apt::Error::from)? {
+    // pending updates (with the relations apt's upgrade resolver needs) and for the
+    // installed kernels.
+    if let Some((packages, extras)) = dpkg::read_with_extras(&opened).map_err(apt::Error::from)? {
         out.pending.extend(apt::pending_for(
             root,
             &packages,
-            &apt::Options { cache_dir },
+            &apt::Options {
+                cache_dir,
+                extras: Some(&extras),
+            },
         )?);
         out.newest_kernel = kernel::newest(&packages).unwrap_or_default();
         out.managers.push("apt".to_owned());

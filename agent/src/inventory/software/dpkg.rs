@@ -82,6 +82,25 @@ pub(crate) fn read_extras(root: &Root) -> Result<Option<Vec<Extras>>, Error> {
     }))
 }
 
+/// The installed packages and, for the same packages, their [`Extras`].
+pub(crate) type WithExtras = (Vec<pb::Package>, Vec<Extras>);
+
+/// [`read`] and [`read_extras`] in one pass over dpkg's files; `None` when there is no
+/// dpkg.
+pub(crate) fn read_with_extras(root: &Root) -> Result<Option<WithExtras>, Error> {
+    Ok(read_records(root, true)?.map(|records| {
+        let mut packages = Vec::with_capacity(records.len());
+        let mut extras = Vec::with_capacity(records.len());
+        for r in records {
+            if let Some(p) = r.package {
+                packages.push(p);
+                extras.extend(r.extras);
+            }
+        }
+        (packages, extras)
+    }))
+}
+
 fn read_records(root: &Root, extras: bool) -> Result<Option<Vec<Record>>, Error> {
     let Some(status) = read_file(root.join(STATUS))? else {
         return Ok(None);

@@ -55,6 +55,9 @@ pub type Pending = ward_proto::v1::PendingUpdate;
 pub struct Options<'a> {
     /// Directory of the lists' cache (see [`cache`]); `None` reads every list.
     pub cache_dir: Option<&'a Path>,
+    /// dpkg's selections and relations of the installed packages, when the caller read
+    /// them with the packages; `None` reads them again when an update is pending.
+    pub extras: Option<&'a [dpkg::Extras]>,
 }
 
 /// Errors reading apt's or dpkg's files.
@@ -100,8 +103,16 @@ struct Slot {
 /// installed version, reading dpkg's database (journal included) for what is installed.
 /// See [`pending_for`].
 pub fn pending(root: &Path) -> Result<Vec<Pending>, Error> {
-    let packages = dpkg::read(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
-    pending_for(root, &packages, &Options::default())
+    let (packages, extras) =
+        dpkg::read_with_extras(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
+    pending_for(
+        root,
+        &packages,
+        &Options {
+            extras: Some(&extras),
+            ..Options::default()
+        },
+    )
 }
 
 /// Returns which of `packages` (dpkg's view of the system under `root`) have an apt
@@ -372,7 +383,14 @@ pub fn pending_for(
     if out.is_empty() {
         return Ok(out);
     }
-    let extras = dpkg::read_extras(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
+    let read;
+    let extras = match options.extras {
+        Some(extras) => extras,
+        None => {
+            read = dpkg::read_extras(&crate::inventory::root::Root::new(root))?.unwrap_or_default();
+            &read
+        }
+    };
     fill_relations(&mut simulated, unparsed, extras);
     let kept = upgrade::simulate(
         &simulated,
@@ -442,18 +460,18 @@ struct Unparsed {
 fn fill_relations(
     simulated: &mut [upgrade::Package],
     unparsed: Vec<Unparsed>,
-    extras: Vec<dpkg::Extras>,
+    extras: &[dpkg::Extras],
 ) {
-    let mut extras: HashMap<(String, String), dpkg::Extras> = extras
-        .into_iter()
-        .map(|e| ((e.name.clone(), e.arch.clone()), e))
+    let extras: HashMap<(&str, &str), &dpkg::Extras> = extras
+        .iter()
+        .map(|e| ((e.name.as_str(), e.arch.as_str()), e))
         .collect();
     let mut records: Vec<(bool, MultiArch, Fields, Fields)> = Vec::with_capacity(simulated.len());
     for (p, u) in simulated.iter().zip(unparsed) {
         let (hold, multi_arch, installed) =
-            match extras.remove(&(p.name.clone(), u.dpkg_arch.clone())) {
+            match extras.get(&(p.name.as_str(), u.dpkg_arch.as_str())) {
                 Some(e) => {
-                    let mut fields = e.fields.into_iter();
+                    let mut fields = e.fields.iter().cloned();
                     let mut next = || fields.next().unwrap_or_default();
                     // In dpkg::EXTRA_FIELDS order.
                     let multi_arch = MultiArch::parse(&next());

@@ -218,6 +218,17 @@ fn journal_records_override_the_status_file_in_order() {
             ("tool", "1.1", "all", "installed"),
         ]
     );
+
+    // One pass gives what the two separate reads give.
+    let (packages, extras) = read_with_extras(&Root::new(p)).unwrap().unwrap();
+    assert_eq!(packages, read(&Root::new(p)).unwrap().unwrap());
+    assert_eq!(extras, read_extras(&Root::new(p)).unwrap().unwrap());
+    assert_eq!(extras.len(), packages.len());
+    assert!(
+        read_with_extras(&Root::new(dir.path().join("none").as_path()))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
