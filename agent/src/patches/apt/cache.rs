@@ -9,13 +9,12 @@
 //! and rebuilt.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::patches::file_cache;
 pub use crate::patches::file_cache::Identity;
-use crate::patches::file_cache::write_json_atomically;
 
 use super::lists::{Entry, Installed};
 
@@ -35,13 +34,6 @@ pub struct Cache {
     dirty: bool,
 }
 
-/// The cache file's contents.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Stored {
-    format: u32,
-    lists: BTreeMap<String, Cached>,
-}
-
 /// What one list yielded, and under which identity and filter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cached {
@@ -55,24 +47,7 @@ impl Cache {
     /// unreadable, corrupt or other-format file gives an empty cache.
     pub fn load(dir: &Path, installed: &Installed) -> Self {
         let path = dir.join(FILE_NAME);
-        let old = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
-                Ok(stored) if stored.format == FORMAT => stored.lists,
-                Ok(stored) => {
-                    tracing::debug!(path = %path.display(), format = stored.format, "apt list cache of another format ignored");
-                    BTreeMap::new()
-                }
-                Err(e) => {
-                    tracing::debug!(path = %path.display(), error = %e, "corrupt apt list cache ignored");
-                    BTreeMap::new()
-                }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "unreadable apt list cache ignored");
-                BTreeMap::new()
-            }
-        };
+        let old = file_cache::load(&path, FORMAT, "apt list cache");
         Self {
             path,
             names_hash: names_hash(installed),
@@ -117,13 +92,7 @@ impl Cache {
         if !self.dirty && self.old.is_empty() {
             return;
         }
-        let stored = Stored {
-            format: FORMAT,
-            lists: self.new,
-        };
-        if let Err(e) = write_json_atomically(&self.path, &stored) {
-            tracing::debug!(path = %self.path.display(), error = %e, "apt list cache not saved");
-        }
+        file_cache::save(&self.path, FORMAT, self.new, "apt list cache");
     }
 }
 

@@ -10,13 +10,12 @@
 //! ignored and rebuilt, and entries of files not read in a run are dropped.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::patches::file_cache;
 pub use crate::patches::file_cache::Identity;
-use crate::patches::file_cache::write_json_atomically;
 
 use super::modulemd::Metadata;
 use super::repodata::Offer;
@@ -47,13 +46,6 @@ pub enum Content {
     Modules(Metadata),
 }
 
-/// The cache file's contents.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Stored {
-    format: u32,
-    files: BTreeMap<String, Cached>,
-}
-
 /// One file's entry: under which identity and filter it was read, and what it yielded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cached {
@@ -67,24 +59,7 @@ impl Cache {
     /// gives an empty cache.
     pub fn load(dir: &Path) -> Self {
         let path = dir.join(FILE_NAME);
-        let old = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
-                Ok(stored) if stored.format == FORMAT => stored.files,
-                Ok(stored) => {
-                    tracing::debug!(path = %path.display(), format = stored.format, "rpm metadata cache of another format ignored");
-                    BTreeMap::new()
-                }
-                Err(e) => {
-                    tracing::debug!(path = %path.display(), error = %e, "corrupt rpm metadata cache ignored");
-                    BTreeMap::new()
-                }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "unreadable rpm metadata cache ignored");
-                BTreeMap::new()
-            }
-        };
+        let old = file_cache::load(&path, FORMAT, "rpm metadata cache");
         Self {
             path,
             old,
@@ -129,13 +104,7 @@ impl Cache {
         if !self.dirty && self.old.is_empty() {
             return;
         }
-        let stored = Stored {
-            format: FORMAT,
-            files: self.new,
-        };
-        if let Err(e) = write_json_atomically(&self.path, &stored) {
-            tracing::debug!(path = %self.path.display(), error = %e, "rpm metadata cache not saved");
-        }
+        file_cache::save(&self.path, FORMAT, self.new, "rpm metadata cache");
     }
 }
 
