@@ -2,6 +2,10 @@
 //! a copy of the fixture root, and a changed list, a changed installed set or a corrupt
 //! cache file is never answered from stale entries.
 
+mod apt_support;
+
+use apt_support::{copy_tree, fixture};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -10,23 +14,6 @@ use ward_agent::patches::{self, apt};
 
 const MAIN_LIST: &str =
     "var/lib/apt/lists/deb.example.org_debian_dists_bookworm_main_binary-amd64_Packages";
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/root")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create a directory in the temporary root");
-    for entry in std::fs::read_dir(from).expect("list a fixture directory") {
-        let entry = entry.expect("read a fixture directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy a fixture file");
-        }
-    }
-}
 
 /// A copy of the fixture root and an empty cache directory.
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {

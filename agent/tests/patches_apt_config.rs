@@ -3,64 +3,15 @@
 //! file names and `Dir` paths; and the pending updates follow that configuration as
 //! `apt list --upgradable` does when apt reads the same files.
 
+mod apt_support;
+
+use apt_support::{bootstrap, copy_tree, fixture, have, ours, write};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use ward_agent::patches::apt::{self, config::Config};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/root")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create a directory in the temporary root");
-    for entry in std::fs::read_dir(from).expect("list a fixture directory") {
-        let entry = entry.expect("read a fixture directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy a fixture file");
-        }
-    }
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create directories");
-    std::fs::write(path, text).expect("write a fixture file");
-}
-
-/// Returns whether apt-config is installed; when it is not, fails under
-/// `WARD_REQUIRE_TOOLS`.
-fn have_apt_config() -> bool {
-    if Command::new("apt-config").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
-        "WARD_REQUIRE_TOOLS is set but apt-config is not installed"
-    );
-    eprintln!("skipping: apt-config is not installed here");
-    false
-}
-
-/// A bootstrap file for `APT_CONFIG` that makes apt read its configuration (and
-/// everything else) under `root`; written outside the root.
-fn bootstrap(dir: &Path, root: &Path, extra: &str) -> PathBuf {
-    let path = dir.join("bootstrap.conf");
-    let root = root.to_str().expect("utf-8 temporary path");
-    std::fs::write(
-        &path,
-        format!(
-            "Dir \"{root}/\";\nAPT::Architecture \"amd64\";\nDir::Etc::Trusted \"/dev/null\";\n\
-Dir::Bin::ischroot \"/bin/false\";\n{extra}"
-        ),
-    )
-    .expect("write the bootstrap configuration");
-    path
-}
+use ward_agent::patches::apt::config::Config;
 
 /// Runs apt-config with `APT_CONFIG=bootstrap` in `cwd` and returns `(key, value)` lines.
 fn apt_config_dump(bootstrap: &Path, cwd: &Path) -> Vec<(String, String)> {
@@ -156,7 +107,7 @@ Update-Manager::Always-Include-Phased-Updates "yes";
 
 #[test]
 fn the_tree_equals_apt_config_dump() {
-    if !have_apt_config() {
+    if !have("apt-config") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -258,21 +209,12 @@ fn apt_list_upgradable(boot: &Path, cwd: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn ours(root: &Path) -> BTreeSet<String> {
-    apt::pending(root)
-        .expect("pending")
-        .iter()
-        .filter(|p| !p.downgrade)
-        .map(|p| format!("{} {} {}", p.name, p.candidate_version, p.arch))
-        .collect()
-}
-
 /// The fixture moved to the places its configuration names (lists, sources, preferences)
 /// with a nested Default-Release and architecture list: apt reading the same files
 /// lists the same updates.
 #[test]
 fn pending_updates_follow_the_configuration_like_apt() {
-    if !have_apt_config() {
+    if !have("apt-config") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

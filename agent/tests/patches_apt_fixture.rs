@@ -2,35 +2,22 @@
 //! hold back and force a downgrade, NotAutomatic archives, security archives, `all` and
 //! foreign architectures.
 
+mod apt_support;
+
+use apt_support::{apt_dirs, copy_tree, fixture, have, ours};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ward_agent::patches::{self, apt};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/root")
-}
 
 fn by_name(pending: &[apt::Pending]) -> BTreeMap<String, apt::Pending> {
     pending
         .iter()
         .map(|p| (format!("{}:{}", p.name, p.arch), p.clone()))
         .collect()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create a directory in the temporary root");
-    for entry in std::fs::read_dir(from).expect("list a fixture directory") {
-        let entry = entry.expect("read a fixture directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy a fixture file");
-        }
-    }
 }
 
 #[test]
@@ -209,34 +196,13 @@ Architecture: amd64\nVersion: 6.1.27-1\n",
     assert!(json["restart_needed"].as_array().unwrap().is_empty());
 }
 
-/// Returns whether apt is installed; when it is not, fails under `WARD_REQUIRE_TOOLS`.
-fn have_apt() -> bool {
-    if Command::new("apt").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
-        "WARD_REQUIRE_TOOLS is set but apt is not installed"
-    );
-    eprintln!("skipping: apt is not installed here");
-    false
-}
-
 /// Copies the fixture into a temporary root apt can run on, with `apt_conf` as
 /// `etc/apt/apt.conf`.
 fn apt_root(apt_conf: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary root");
     let root = dir.path();
     copy_tree(&fixture(), root);
-    for d in [
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "etc/apt/apt.conf.d",
-        "etc/apt/sources.list.d",
-        "etc/apt/trusted.gpg.d",
-    ] {
-        std::fs::create_dir_all(root.join(d)).expect("create apt directory");
-    }
+    apt_dirs(root);
     std::fs::write(root.join("etc/apt/apt.conf"), apt_conf).expect("write apt.conf");
     dir
 }
@@ -275,20 +241,11 @@ fn apt_list_upgradable(root: &Path, options: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
-fn ours(root: &Path) -> BTreeSet<String> {
-    apt::pending(root)
-        .expect("pending")
-        .iter()
-        .filter(|p| !p.downgrade)
-        .map(|p| format!("{} {} {}", p.name, p.candidate_version, p.arch))
-        .collect()
-}
-
 /// apt itself, pointed at a copy of the fixture, is the oracle: `apt list --upgradable`
 /// must print exactly the non-downgrades computed here.
 #[test]
 fn apt_agrees_on_the_fixture() {
-    if !have_apt() {
+    if !have("apt") {
         return;
     }
     let dir = apt_root("");
@@ -301,7 +258,7 @@ fn apt_agrees_on_the_fixture() {
 /// candidates at 990, for apt and here alike.
 #[test]
 fn apt_agrees_with_a_default_release() {
-    if !have_apt() {
+    if !have("apt") {
         return;
     }
     let dir = apt_root("APT::Default-Release \"experimental\";\n");
@@ -319,7 +276,7 @@ fn apt_agrees_with_a_default_release() {
 /// outright (an empty revision) is never a candidate here.
 #[test]
 fn apt_agrees_on_versions_outside_policy() {
-    if !have_apt() {
+    if !have("apt") {
         return;
     }
     let dir = apt_root("");

@@ -4,10 +4,13 @@
 //! Pre-Depends, Breaks and Conflicts, new Recommends, Provides, alternatives, `:any`
 //! and Multi-Arch: same siblings; and `apt list --upgradable` still lists them all.
 
+mod apt_support;
+
+use apt_support::{apt_dirs, bootstrap, have, kept_back, run, write};
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use ward_agent::patches::apt;
 
@@ -143,12 +146,6 @@ const PACKAGES: &[Pkg] = &[
     ),
 ];
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create directories");
-    std::fs::write(path, text).expect("write a fixture file");
-}
-
 fn debian_root(root: &Path) {
     let mut status = String::new();
     let mut amd64 = String::new();
@@ -211,73 +208,7 @@ Architectures: amd64 i386\nComponents: main\n",
     );
     write(root, &format!("{LISTS}_main_binary-amd64_Packages"), &amd64);
     write(root, &format!("{LISTS}_main_binary-i386_Packages"), &i386);
-    for d in [
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "etc/apt/apt.conf.d",
-        "etc/apt/preferences.d",
-    ] {
-        std::fs::create_dir_all(root.join(d)).expect("create apt directory");
-    }
-}
-
-/// Returns whether apt is installed; when it is not, fails under `WARD_REQUIRE_TOOLS`.
-fn have_apt() -> bool {
-    if Command::new("apt-get").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
-        "WARD_REQUIRE_TOOLS is set but apt is not installed"
-    );
-    eprintln!("skipping: apt is not installed here");
-    false
-}
-
-/// An `APT_CONFIG` file pointing apt at `root`, so that it reads the root's own
-/// configuration; the architectures are the root's (`var/lib/dpkg/arch`).
-fn bootstrap(dir: &Path, root: &Path) -> PathBuf {
-    let path = dir.join("bootstrap.conf");
-    std::fs::write(
-        &path,
-        format!(
-            "Dir \"{}/\";\nAPT::Architecture \"amd64\";\nAPT::Architectures {{ \"amd64\"; \"i386\"; }};\n\
-Dir::Etc::Trusted \"/dev/null\";\n",
-            root.display()
-        ),
-    )
-    .expect("write the bootstrap configuration");
-    path
-}
-
-fn run(boot: &Path, args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .env("APT_CONFIG", boot)
-        .env("LC_ALL", "C")
-        .output()
-        .expect("run apt");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The packages `apt-get -s upgrade` keeps back, as `name` or `name:arch`.
-fn kept_back(boot: &Path) -> BTreeSet<String> {
-    let out = run(boot, &["apt-get", "-s", "upgrade"]);
-    let mut kept = BTreeSet::new();
-    let mut lines = out.lines();
-    while let Some(line) = lines.next() {
-        if line.starts_with("The following packages have been kept back") {
-            for l in lines.by_ref() {
-                if !l.starts_with("  ") {
-                    break;
-                }
-                kept.extend(l.split_whitespace().map(str::to_owned));
-            }
-            break;
-        }
-    }
-    kept
+    apt_dirs(root);
 }
 
 fn upgradable(boot: &Path) -> BTreeSet<String> {
@@ -303,13 +234,17 @@ fn apt_name(p: &apt::Pending) -> String {
 
 #[test]
 fn held_back_equals_apt_get_upgrade() {
-    if !have_apt() {
+    if !have("apt-get") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     debian_root(&root);
-    let boot = bootstrap(dir.path(), &root);
+    let boot = bootstrap(
+        dir.path(),
+        &root,
+        "APT::Architectures { \"amd64\"; \"i386\"; };\n",
+    );
     let pending = apt::pending(&root).expect("pending");
 
     let ours_upgradable: BTreeSet<String> = pending
@@ -352,13 +287,17 @@ fn held_back_equals_apt_get_upgrade() {
 
 #[test]
 fn the_roots_apt_configuration_changes_what_is_kept() {
-    if !have_apt() {
+    if !have("apt-get") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     debian_root(&root);
-    let boot = bootstrap(dir.path(), &root);
+    let boot = bootstrap(
+        dir.path(),
+        &root,
+        "APT::Architectures { \"amd64\"; \"i386\"; };\n",
+    );
     for config in [
         "APT::Install-Recommends \"false\";\n",
         "APT::Install-Suggests \"true\";\n",

@@ -5,10 +5,13 @@
 //! lists them all; `Never`/`Always-Include-Phased-Updates` and `APT::Machine-ID` from
 //! the root's own configuration are followed the same way.
 
+mod apt_support;
+
+use apt_support::{apt_dirs, bootstrap, have, kept_back, run, write};
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use ward_agent::patches::apt;
 
@@ -28,12 +31,6 @@ const PHASED: &[(&str, u32)] = &[
     ("p80", 80),
     ("p99", 99),
 ];
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create directories");
-    std::fs::write(path, text).expect("write a fixture file");
-}
 
 fn release(suite: &str) -> String {
     format!(
@@ -159,75 +156,7 @@ deb [trusted=yes] http://security.ubuntu.test/ubuntu noble-security main\n",
         &format!("{lists}/{SECURITY}_noble-security_main_binary-amd64_Packages"),
         &security,
     );
-    for d in [
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "etc/apt/apt.conf.d",
-        "etc/apt/preferences.d",
-    ] {
-        std::fs::create_dir_all(root.join(d)).expect("create apt directory");
-    }
-}
-
-/// Returns whether apt is installed; when it is not, fails under `WARD_REQUIRE_TOOLS`.
-fn have_apt() -> bool {
-    if Command::new("apt-get").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("WARD_REQUIRE_TOOLS").is_none(),
-        "WARD_REQUIRE_TOOLS is set but apt is not installed"
-    );
-    eprintln!("skipping: apt is not installed here");
-    false
-}
-
-/// An `APT_CONFIG` file that points apt at `root` (so that it reads the root's own
-/// configuration), outside the root. apt skips phasing in a chroot, and asks
-/// `ischroot` whether it is in one: `/bin/false` says no, as on a machine itself.
-fn bootstrap(dir: &Path, root: &Path) -> PathBuf {
-    let path = dir.join("bootstrap.conf");
-    std::fs::write(
-        &path,
-        format!(
-            "Dir \"{}/\";\nAPT::Architecture \"amd64\";\nAPT::Architectures {{ \"amd64\"; }};\n\
-Dir::Etc::Trusted \"/dev/null\";\nDir::Bin::ischroot \"/bin/false\";\n",
-            root.display()
-        ),
-    )
-    .expect("write the bootstrap configuration");
-    path
-}
-
-fn run(boot: &Path, args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .env("APT_CONFIG", boot)
-        .env("LC_ALL", "C")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run apt");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The packages `apt-get -s upgrade` keeps back.
-fn kept_back(boot: &Path) -> BTreeSet<String> {
-    let out = run(boot, &["apt-get", "-s", "upgrade"]);
-    let mut kept = BTreeSet::new();
-    let mut lines = out.lines();
-    while let Some(line) = lines.next() {
-        if line.starts_with("The following packages have been kept back") {
-            for l in lines.by_ref() {
-                if !l.starts_with("  ") {
-                    break;
-                }
-                kept.extend(l.split_whitespace().map(str::to_owned));
-            }
-            break;
-        }
-    }
-    kept
+    apt_dirs(root);
 }
 
 fn upgradable(boot: &Path) -> BTreeSet<String> {
@@ -282,13 +211,13 @@ fn machine_id(i: u64) -> String {
 
 #[test]
 fn phased_updates_are_kept_back_as_apt_keeps_them() {
-    if !have_apt() {
+    if !have("apt-get") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     ubuntu_root(&root);
-    let boot = bootstrap(dir.path(), &root);
+    let boot = bootstrap(dir.path(), &root, "APT::Architectures { \"amd64\"; };\n");
     let mut kept_any = BTreeSet::new();
     let mut upgraded_any = BTreeSet::new();
     for i in 0..12 {
@@ -316,13 +245,13 @@ fn phased_updates_are_kept_back_as_apt_keeps_them() {
 
 #[test]
 fn the_phasing_options_and_machine_id_of_the_root_are_followed() {
-    if !have_apt() {
+    if !have("apt-get") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     ubuntu_root(&root);
-    let boot = bootstrap(dir.path(), &root);
+    let boot = bootstrap(dir.path(), &root, "APT::Architectures { \"amd64\"; };\n");
     write(&root, "etc/machine-id", &format!("{}\n", machine_id(1)));
     let conf = "etc/apt/apt.conf.d/99phasing";
     for (config, expect_all, expect_none) in [
