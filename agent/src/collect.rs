@@ -151,7 +151,8 @@ pub struct Child {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{HELPER} not found at {}: it does the reading for ward-agent; install it in the same \
-     directory as ward-agent (see the README's install steps)",
+     directory as ward-agent (see the README's install steps), or name its path in \
+     {HELPER_ENV}",
     .0.display()
 )]
 pub struct HelperMissing(pub PathBuf);

@@ -162,10 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs `ward-agent-collect` with this program's arguments, in place of this process
 /// where the platform can, and exits with its status.
 fn hand_to_helper() -> anyhow::Result<()> {
-    let program = collect::helper_path();
-    if !program.is_file() {
-        return Err(collect::HelperMissing(program).into());
-    }
+    let program = Child::beside_current_exe()?.program().to_owned();
     let mut command = std::process::Command::new(&program);
     command.args(std::env::args_os().skip(1));
     #[cfg(unix)]
@@ -185,7 +182,7 @@ fn hand_to_helper() -> anyhow::Result<()> {
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // One thread is plenty for one connection, and every extra thread costs the agent
-    // its own malloc arena and stack; inventory runs on a short-lived blocking thread.
+    // its own malloc arena and stack; the system is read by the helper, in a child.
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
