@@ -134,6 +134,74 @@ pub fn patches(p: &pb::Patches) -> Hash {
     of_message(p)
 }
 
+/// Sorts the lists of a posture section into canonical order and drops exact duplicates:
+/// sockets by (protocol, address, port, executable, process, uid), accounts by (name, uid),
+/// admins by (group, user), keys by (user, file, fingerprint, options), and the string
+/// lists.
+pub fn canonicalize_posture(p: &mut pb::Posture) {
+    p.listening.sort_by(|a, b| {
+        (
+            &a.protocol,
+            &a.address,
+            a.port,
+            &a.executable,
+            &a.process,
+            a.uid,
+        )
+            .cmp(&(
+                &b.protocol,
+                &b.address,
+                b.port,
+                &b.executable,
+                &b.process,
+                b.uid,
+            ))
+    });
+    p.listening.dedup();
+    p.privileged_accounts.sort_by(|a, b| {
+        (&a.name, a.uid, &a.home, &a.shell).cmp(&(&b.name, b.uid, &b.home, &b.shell))
+    });
+    p.privileged_accounts.dedup();
+    p.admins
+        .sort_by(|a, b| (&a.group, &a.user).cmp(&(&b.group, &b.user)));
+    p.admins.dedup();
+    p.authorized_keys.sort_by(|a, b| {
+        (
+            &a.user,
+            &a.file,
+            &a.fingerprint,
+            &a.options,
+            &a.key_type,
+            &a.comment,
+        )
+            .cmp(&(
+                &b.user,
+                &b.file,
+                &b.fingerprint,
+                &b.options,
+                &b.key_type,
+                &b.comment,
+            ))
+    });
+    p.authorized_keys.dedup();
+    if let Some(sshd) = p.sshd.as_mut() {
+        sshd.match_overrides.sort();
+        sshd.match_overrides.dedup();
+        // `files` keeps the order sshd reads them in: it is part of the facts.
+    }
+    if let Some(k) = p.kernel.as_mut() {
+        k.sysctls.sort();
+        k.sysctls.dedup();
+    }
+    p.errors.sort();
+    p.errors.dedup();
+}
+
+/// Returns the hash of a posture section (which must be canonical).
+pub fn posture(p: &pb::Posture) -> Hash {
+    of_message(p)
+}
+
 /// Formats a hash as lowercase hex, for logs and JSON.
 pub fn to_hex(hash: &[u8]) -> String {
     use std::fmt::Write;

@@ -151,6 +151,8 @@ pub fn prepare(
         patches: patches.as_ref().map(|(u, ..)| pb::PatchesUpdate {
             kind: Some(u.clone()),
         }),
+        // The posture section is not collected yet.
+        posture: None,
     };
     let summary = Summary {
         sequence,
