@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::rules::Settings;
+
 /// Default gRPC listen address.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:7443";
 /// Default data directory of the service.
@@ -26,6 +28,12 @@ pub enum Error {
     Invalid {
         path: PathBuf,
         key: &'static str,
+        problem: String,
+    },
+    #[error("invalid config file {path}: {key} {problem}")]
+    Rule {
+        path: PathBuf,
+        key: String,
         problem: String,
     },
 }
@@ -51,6 +59,22 @@ struct RawConfig {
     /// Per-request time limit.
     #[serde(default, with = "humantime_serde::option")]
     request_timeout: Option<Duration>,
+    /// The alert engine.
+    #[serde(default)]
+    alerts: RawAlerts,
+    /// `[rules.<id>]`: each rule's settings (see `rules::settings`).
+    #[serde(default)]
+    rules: toml::Table,
+}
+
+/// `[alerts]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    /// How often the rules that depend on time (offline hosts, overdue patches, expiring
+    /// certificates, cloned machines) and silences that start or end are evaluated.
+    #[serde(default, with = "humantime_serde::option")]
+    evaluate_interval: Option<Duration>,
 }
 
 /// Validated collector configuration.
@@ -63,6 +87,10 @@ pub struct Config {
     pub max_message_bytes: usize,
     pub concurrency_per_connection: usize,
     pub request_timeout: Duration,
+    /// How often the timed rules run.
+    pub alert_interval: Duration,
+    /// Each rule's settings.
+    pub rules: Settings,
 }
 
 impl Default for Config {
@@ -75,6 +103,8 @@ impl Default for Config {
             max_message_bytes: 32 << 20,
             concurrency_per_connection: 32,
             request_timeout: Duration::from_secs(60),
+            alert_interval: Duration::from_secs(30),
+            rules: Settings::default(),
         }
     }
 }
@@ -150,7 +180,21 @@ impl Config {
         if request_timeout < Duration::from_secs(1) {
             return Err(invalid("request_timeout", "must be at least 1s".into()));
         }
+        let alert_interval = raw.alerts.evaluate_interval.unwrap_or(d.alert_interval);
+        if alert_interval < Duration::from_secs(1) || alert_interval > Duration::from_secs(3600) {
+            return Err(invalid(
+                "alerts.evaluate_interval",
+                "must be between 1s and 1h".into(),
+            ));
+        }
+        let rules = Settings::parse(&raw.rules).map_err(|(key, problem)| Error::Rule {
+            path: path.into(),
+            key,
+            problem,
+        })?;
         Ok(Self {
+            alert_interval,
+            rules,
             data_dir: raw.data_dir.unwrap_or(d.data_dir),
             listen,
             server_names: raw.server_names,
@@ -205,6 +249,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("request_timeout"), "{e}");
+        let e = Config::parse(
+            Path::new("c.toml"),
+            "[rules.\"host.offline\"]\nthreshold = \"soon\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("c.toml") && e.contains("rules.host.offline"),
+            "{e}"
+        );
+        let e = Config::parse(Path::new("c.toml"), "[alerts]\nevaluate_interval = \"0s\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alerts.evaluate_interval"), "{e}");
         let e = Config::parse(Path::new("c.toml"), "server_names = [\"a b\"]")
             .unwrap_err()
             .to_string();

@@ -4,9 +4,11 @@
 pub mod api;
 pub mod config;
 pub mod ctl;
+pub mod pipeline;
 pub mod pki;
 pub mod quickstart;
 pub mod rules;
+pub mod sections;
 pub mod server;
 pub mod store;
 /// Package version ordering per format (the `ward-version` crate).

@@ -17,6 +17,7 @@ use crate::api::Shared;
 use crate::api::admin::AdminApi;
 use crate::api::agent::AgentApi;
 use crate::config::Config;
+use crate::pipeline::{Pipeline, timer};
 use crate::pki::{Authority, ca};
 use crate::store;
 
@@ -115,8 +116,10 @@ pub async fn start(
         .client_auth_optional(true);
 
     let fingerprint = authority.fingerprint();
+    let pipeline = Arc::new(Pipeline::new(store.clone(), config.rules.clone()));
     let shared = Shared {
         store,
+        pipeline: pipeline.clone(),
         authority: Arc::new(authority),
     };
     let max = config.max_message_bytes;
@@ -167,9 +170,15 @@ pub async fn start(
         .add_service(reflection)
         .add_service(agent)
         .add_service(admin);
-    // Load balancers see the collector leave before it stops answering.
+    // Load balancers see the collector leave before it stops answering; the timed rules
+    // stop with the server.
+    let (stop_timer, timer_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(timer::run(pipeline, config.alert_interval, async move {
+        let _ = timer_stopped.await;
+    }));
     let shutdown = async move {
         shutdown.await;
+        let _ = stop_timer.send(());
         health_reporter
             .set_not_serving::<pb::agent_service_server::AgentServiceServer<AgentApi>>()
             .await;

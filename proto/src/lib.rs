@@ -4,6 +4,7 @@
 pub mod delta;
 pub mod digest;
 pub mod fingerprint;
+pub mod section;
 
 /// Generated `ward.v1` messages, clients and servers.
 pub mod v1 {

@@ -92,10 +92,10 @@ impl pb::agent_service_server::AgentService for AgentApi {
         let sequence = report.sequence;
         let outcome = self
             .shared
-            .store
-            .apply_report(&host, report, now())
+            .pipeline
+            .report(&host, report, now())
             .await
-            .map_err(status::from_store)?;
+            .map_err(status::from_pipeline)?;
         let resend: Vec<&str> = outcome
             .sections
             .iter()
@@ -127,10 +127,10 @@ impl pb::agent_service_server::AgentService for AgentApi {
         let version: String = r.agent_version.chars().take(64).collect();
         let held = self
             .shared
-            .store
+            .pipeline
             .heartbeat(&host, &version, now())
             .await
-            .map_err(status::from_store)?;
+            .map_err(status::from_pipeline)?;
         // Sections the agent believes acknowledged but the collector does not hold (a
         // restored backup, say) must come again in full.
         let send_full = r

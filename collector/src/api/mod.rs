@@ -9,13 +9,17 @@ pub mod status;
 
 use std::sync::Arc;
 
+use crate::pipeline::Pipeline;
 use crate::pki::Authority;
 use crate::store::Store;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct Shared {
+    /// Reads go straight to the store.
     pub store: Arc<dyn Store>,
+    /// Writes of reports, heartbeats and alert actions go through the pipeline.
+    pub pipeline: Arc<Pipeline>,
     pub authority: Arc<Authority>,
 }
 

@@ -2,7 +2,7 @@
 
 use tonic::Status;
 
-use crate::store;
+use crate::{pipeline, store};
 
 /// Maps a store error to a status; internal failures are logged and reported vaguely.
 pub fn from_store(e: store::Error) -> Status {
@@ -20,6 +20,17 @@ pub fn from_store(e: store::Error) -> Status {
             tracing::error!(error = %other, "store failure");
             Status::internal("the collector's store failed; see its log")
         }
+    }
+}
+
+/// Maps a pipeline error to a status.
+pub fn from_pipeline(e: pipeline::Error) -> Status {
+    use pipeline::Error as E;
+    match e {
+        E::Store(e) => from_store(e),
+        E::UnknownAlert(_) | E::UnknownSilence(_) => Status::not_found(e.to_string()),
+        E::AlertResolved(_) | E::SilenceEnded(_) => Status::failed_precondition(e.to_string()),
+        E::InvalidSilence(_) | E::NoteTooLong => Status::invalid_argument(e.to_string()),
     }
 }
 

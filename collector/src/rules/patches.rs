@@ -6,7 +6,7 @@ use std::cmp::{Ordering, Reverse};
 
 use ward_proto::v1 as pb;
 
-use super::Finding;
+use super::{Finding, Settings, Verdict};
 
 /// A patch rule with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +18,38 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// The rule's stable name, part of alert fingerprints.
-    pub fn name(&self) -> &'static str {
+    /// The alert rule this condition is.
+    pub fn alert_rule(&self) -> super::Rule {
         match self {
-            Rule::SecurityUpdatePending { .. } => "security-update-pending",
-            Rule::RebootRequired { .. } => "reboot-required",
+            Rule::SecurityUpdatePending { .. } => super::Rule::SecurityOverdue,
+            Rule::RebootRequired { .. } => super::Rule::RebootOverdue,
         }
+    }
+
+    /// Returns the verdict of the rule on `host` at `now`: raised when it holds,
+    /// otherwise resolved with why. `repeat` says whether this look is new evidence (a
+    /// report) rather than the timer.
+    pub fn verdict(&self, host: &pb::HostPatchSummary, now: i64, repeat: bool) -> Verdict {
+        let mut v = Verdict::new(self.alert_rule(), &host.host_id);
+        match self.evaluate(host, now) {
+            Some(mut f) => {
+                f.repeat = repeat;
+                v.raise.push(f);
+            }
+            None => {
+                v.clear_others = Some(
+                    match self {
+                        Rule::SecurityUpdatePending { .. } if host.security == 0 => {
+                            "security updates installed"
+                        }
+                        Rule::RebootRequired { .. } if !host.reboot_required => "rebooted",
+                        _ => "pending for less than the threshold",
+                    }
+                    .to_owned(),
+                );
+            }
+        }
+        v
     }
 
     /// Returns the finding when the rule holds for `host` at `now`. A condition whose
@@ -62,12 +88,25 @@ impl Rule {
                 )
             }
         };
+        let detail = match self {
+            Rule::SecurityUpdatePending { .. } => format!(
+                "{} pending, {} of them security updates; the oldest security update has waited since {}",
+                host.pending,
+                host.security,
+                rfc3339(since)
+            ),
+            Rule::RebootRequired { .. } => format!(
+                "reboot required since {}; running kernel {}, newest installed {}",
+                rfc3339(since),
+                host.running_kernel,
+                host.newest_kernel
+            ),
+        };
         Some(Finding {
-            rule: self.name(),
-            host_id: host.host_id.clone(),
             subject: String::new(),
-            since,
             summary,
+            detail,
+            repeat: true,
         })
     }
 }
@@ -79,6 +118,38 @@ fn days(secs: u64) -> String {
     } else {
         format!("{} hours", secs / 3600)
     }
+}
+
+/// Returns the verdicts of both patch rules for each host's summary, with the thresholds
+/// of `settings`.
+pub fn verdicts(
+    hosts: &[pb::HostPatchSummary],
+    settings: &Settings,
+    now: i64,
+    repeat: bool,
+) -> Vec<Verdict> {
+    let security = Rule::SecurityUpdatePending {
+        for_secs: settings.get(super::Rule::SecurityOverdue).threshold_secs(),
+    };
+    let reboot = Rule::RebootRequired {
+        for_secs: settings.get(super::Rule::RebootOverdue).threshold_secs(),
+    };
+    hosts
+        .iter()
+        .flat_map(|h| {
+            [
+                security.verdict(h, now, repeat),
+                reboot.verdict(h, now, repeat),
+            ]
+        })
+        .collect()
+}
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
+        || secs.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 /// Orders hosts riskiest first: a security update pending (the longest-waiting first),
@@ -144,8 +215,8 @@ mod tests {
         };
         let h = host("web", 3, NOW - 8 * DAY, None, 5);
         let f = rule.evaluate(&h, NOW).expect("8 days is over 7");
-        assert_eq!(f.fingerprint(), "security-update-pending/id-web/");
-        assert_eq!(f.since, NOW - 8 * DAY);
+        assert_eq!(f.subject, "");
+        assert!(f.detail.contains("waited since"), "{}", f.detail);
         assert_eq!(f.summary, "3 security updates pending on web for 8 days");
         assert_eq!(
             rule.evaluate(&host("web", 3, NOW - 6 * DAY, None, 5), NOW),
@@ -171,13 +242,30 @@ mod tests {
         let f = rule
             .evaluate(&host("db", 0, 0, Some(NOW - 4 * DAY), 0), NOW)
             .expect("4 days is over 3");
-        assert_eq!(f.rule, "reboot-required");
+        assert_eq!(rule.alert_rule().id(), "patch.reboot_overdue");
         assert_eq!(f.summary, "db has needed a reboot for 4 days");
         assert_eq!(
             rule.evaluate(&host("db", 0, 0, Some(NOW - DAY), 0), NOW),
             None
         );
         assert_eq!(rule.evaluate(&host("db", 0, 0, None, 0), NOW), None);
+    }
+
+    #[test]
+    fn verdicts_raise_or_say_why_they_clear() {
+        let s = Settings::default();
+        let hosts = [
+            host("sec", 1, NOW - 8 * DAY, None, 1),
+            host("clean", 0, 0, None, 0),
+        ];
+        let vs = verdicts(&hosts, &s, NOW, true);
+        assert_eq!(vs.len(), 4);
+        assert_eq!(vs[0].raise.len(), 1);
+        assert_eq!(
+            vs[2].clear_others.as_deref(),
+            Some("security updates installed")
+        );
+        assert_eq!(vs[3].clear_others.as_deref(), Some("rebooted"));
     }
 
     #[test]

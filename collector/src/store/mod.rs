@@ -1,85 +1,55 @@
-//! The collector's state behind one [`Store`] interface: hosts, their inventory sections,
-//! enrolment tokens. SQLite is the embedded default; every backend passes the same suite.
+//! The collector's state behind one [`Store`] interface, split by concern: hosts and
+//! their sections ([`HostStore`], [`HostTx`]), alerts and silences ([`AlertStore`],
+//! [`AlertTx`]), enrolment tokens ([`TokenStore`]). A backend implements primitives only:
+//! reads for admins, and the write primitives of one transaction ([`Tx`]) that the report
+//! pipeline (`crate::pipeline`) drives. SQLite is the embedded default; every backend
+//! passes the same conformance suite, one per concern.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use ward_proto::digest::Hash;
+use ward_proto::section;
 use ward_proto::v1 as pb;
 
+pub mod alerts;
 pub mod glob;
-pub mod ingest;
+pub mod hosts;
 mod page_token;
 pub mod sqlite;
+pub mod tokens;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use alerts::{AlertStore, AlertTx};
+pub use hosts::{HostRecord, HostStore, HostTx};
 pub use sqlite::SqliteStore;
+pub use tokens::TokenStore;
+pub use ward_proto::section::Update;
 
 /// Default number of hosts per page when a request asks for 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest number of hosts one page holds, whatever the request asks.
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// The collector's persistent state. Every method is one transaction.
+/// The collector's persistent state: the read side of every concern, and write
+/// transactions. Every read method is one (read) transaction.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Records a new enrolment token (only its SHA-256 hash is stored).
-    async fn create_token(&self, token: NewToken) -> Result<(), Error>;
-    /// Checks, without consuming it, that the token with this hash could enrol a host at
-    /// `now` (so that nothing is signed for a bad token). `enroll` checks again.
-    async fn check_token(&self, token_hash: &[u8; 32], now: i64) -> Result<(), Error>;
-    /// Consumes one use of the token with this hash and registers the host, atomically.
-    /// The token is checked against `host.enrolled_at`.
-    async fn enroll(&self, token_hash: &[u8; 32], host: NewHost) -> Result<(), Error>;
-    /// Returns what authentication needs to know about a host, None if unknown.
-    async fn host_status(&self, host_id: &str) -> Result<Option<HostStatus>, Error>;
-    /// Applies a report in one transaction: see [`ingest`] for what each update does. A
-    /// reported section whose stored body does not decode counts as not held, so that the
-    /// agent's next full section replaces it.
-    async fn apply_report(
-        &self,
-        host_id: &str,
-        report: Report,
-        now: i64,
-    ) -> Result<ReportOutcome, Error>;
-    /// Updates last_seen (and agent version); returns the section hashes held for the host.
-    async fn heartbeat(
-        &self,
-        host_id: &str,
-        agent_version: &str,
-        now: i64,
-    ) -> Result<Vec<(pb::Section, Hash)>, Error>;
-    /// Returns one page of hosts matching `filter`, ordered bytewise by (hostname, id)
-    /// (PostgreSQL needs `COLLATE "C"` for this order and its page tokens to agree).
-    async fn list_hosts(&self, filter: &HostFilter, now: i64) -> Result<HostPage, Error>;
-    /// By exact id, else by exact hostname; Error::AmbiguousHost{name, ids} when several hosts share it.
-    /// A section whose stored body does not decode is logged and returned as None; the
-    /// agent's next report asks for it in full.
-    async fn get_host(&self, id_or_hostname: &str) -> Result<Option<HostDetail>, Error>;
-    /// Package rows whose name matches `name_glob` (`*`,`?` globs or exact, case-sensitive),
-    /// with the host's id, hostname, last_seen, ordered by (name, hostname, host id).
-    /// Version filtering is done by the caller (Debian ordering isn't SQL).
-    async fn find_software(
-        &self,
-        name_glob: &str,
-        include_not_installed: bool,
-    ) -> Result<Vec<pb::SoftwareMatch>, Error>;
-    /// The patch summaries of hosts matching `filter`'s hostname and os filters, in no
-    /// particular order (the caller filters further and sorts by risk), with the number
-    /// of matching hosts that have no patch state yet.
-    async fn list_patches(&self, filter: &PatchFilter) -> Result<PatchList, Error>;
-    /// One host's patch summary and section, the host named as for [`Store::get_host`].
-    /// The summary is that of a host with nothing reported when it has sent no patch
-    /// state (the section is then None).
-    async fn get_patches(
-        &self,
-        id_or_hostname: &str,
-    ) -> Result<Option<(pb::HostPatchSummary, Option<pb::Patches>)>, Error>;
+pub trait Store: HostStore + AlertStore + TokenStore + Send + Sync + 'static {
+    /// Begins a write transaction. Dropping it without [`Tx::commit`] rolls it back, so an
+    /// early return leaves nothing half-applied. Write transactions of one backend are
+    /// serialised (SQLite `BEGIN IMMEDIATE`).
+    async fn begin(&self) -> Result<Box<dyn Tx>, Error>;
 }
 
-/// Which hosts [`Store::list_patches`] returns.
+/// One write transaction: the primitives of every concern.
+#[async_trait::async_trait]
+pub trait Tx: HostTx + AlertTx + Send {
+    /// Commits everything written through this transaction.
+    async fn commit(self: Box<Self>) -> Result<(), Error>;
+}
+/// Which hosts [`HostStore::list_patches`] returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatchFilter {
     /// `*`/`?` glob on the hostname, case-insensitive.
@@ -88,7 +58,7 @@ pub struct PatchFilter {
     pub os: Option<String>,
 }
 
-/// The answer of [`Store::list_patches`].
+/// The answer of [`HostStore::list_patches`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PatchList {
     pub hosts: Vec<pb::HostPatchSummary>,
@@ -135,41 +105,26 @@ pub struct Report {
     /// Strictly increasing per host; 0 is never applied (hosts start at 0).
     pub sequence: u64,
     pub agent_version: String,
-    pub os: Option<SectionUpdate<pb::OsInfo>>,
-    pub hardware: Option<SectionUpdate<pb::Hardware>>,
-    pub software: Option<SoftwareUpdate>,
-    pub patches: Option<PatchesUpdate>,
+    pub os: Option<Update<section::Os>>,
+    pub hardware: Option<Update<section::Hardware>>,
+    pub software: Option<Update<section::Software>>,
+    pub patches: Option<Update<section::Patches>>,
+    pub posture: Option<Update<section::Posture>>,
 }
 
-/// An os or hardware section as a report carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SectionUpdate<T> {
-    /// Unchanged since the collector acknowledged this hash.
-    Unchanged(Hash),
-    /// The whole section.
-    Full(T),
-}
-
-/// The software section as a report carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SoftwareUpdate {
-    /// Unchanged since the collector acknowledged this hash.
-    Unchanged(Hash),
-    /// The whole section.
-    Full(pb::Software),
-    /// The difference from the section acknowledged as the delta's base hash.
-    Delta(pb::SoftwareDelta),
-}
-
-/// The patches section as a report carries it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PatchesUpdate {
-    /// Unchanged since the collector acknowledged this hash.
-    Unchanged(Hash),
-    /// The whole section.
-    Full(pb::Patches),
-    /// The difference from the section acknowledged as the delta's base hash.
-    Delta(pb::PatchesDelta),
+impl Report {
+    /// A report that carries no section (the sections are set field by field).
+    pub fn empty(sequence: u64, agent_version: &str) -> Self {
+        Self {
+            sequence,
+            agent_version: agent_version.to_owned(),
+            os: None,
+            hardware: None,
+            software: None,
+            patches: None,
+            posture: None,
+        }
+    }
 }
 
 /// What a report did.
@@ -193,7 +148,7 @@ pub struct SectionAck {
     pub send_full: bool,
 }
 
-/// Which hosts [`Store::list_hosts`] returns.
+/// Which hosts [`HostStore::list_hosts`] returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFilter {
     /// `*`/`?` glob on the hostname, case-insensitive.
@@ -226,6 +181,7 @@ pub struct HostDetail {
     pub hardware: Option<pb::Hardware>,
     pub software: Option<pb::Software>,
     pub patches: Option<pb::Patches>,
+    pub posture: Option<pb::Posture>,
 }
 
 /// Why a store operation failed.
@@ -273,6 +229,8 @@ pub enum Error {
     },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the database holds a value this collector cannot read: {0}")]
+    Corrupt(String),
 }
 
 /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
@@ -289,15 +247,16 @@ fn format_time(secs: i64) -> String {
 }
 
 /// The sections a report can carry, in ack order.
-pub const SECTIONS: [pb::Section; 4] = [
+pub const SECTIONS: [pb::Section; 5] = [
     pb::Section::Os,
     pb::Section::Hardware,
     pb::Section::Software,
     pb::Section::Patches,
+    pb::Section::Posture,
 ];
 
 /// Converts a stored section number, None for numbers this build does not know.
-fn section_from_i64(n: i64) -> Option<pb::Section> {
+pub(crate) fn section_from_i64(n: i64) -> Option<pb::Section> {
     i32::try_from(n)
         .ok()
         .and_then(|n| pb::Section::try_from(n).ok())

@@ -45,7 +45,7 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn $name() {
                 let (_guard, store) = $open.await;
-                $crate::store::tests::$name(&*store).await;
+                $crate::store::tests::$name(&store).await;
             }
         )*
     };
@@ -77,7 +77,7 @@ fn new_host(id: &str, hostname: &str) -> NewHost {
 }
 
 /// Enrols hosts (id, hostname) with a token of their own.
-async fn enrol(store: &dyn Store, hosts: &[(&str, &str)]) {
+async fn enrol(store: &Arc<dyn Store>, hosts: &[(&str, &str)]) {
     let hash = [0xee; 32];
     let uses = u32::try_from(hosts.len()).unwrap();
     let id = format!("tok-{}", hosts.first().map_or("none", |h| h.0));
@@ -151,14 +151,31 @@ fn software(packages: Vec<pb::Package>) -> pb::Software {
 }
 
 fn report(sequence: u64) -> Report {
-    Report {
-        sequence,
-        agent_version: "1.0.0".into(),
-        os: None,
-        hardware: None,
-        software: None,
-        patches: None,
-    }
+    Report::empty(sequence, "1.0.0")
+}
+
+/// Applies a report through the pipeline, as the agent service does.
+pub(crate) async fn apply_report(
+    store: &Arc<dyn Store>,
+    host_id: &str,
+    report: Report,
+    now: i64,
+) -> Result<ReportOutcome, crate::pipeline::Error> {
+    crate::pipeline::Pipeline::new(store.clone(), crate::rules::Settings::default())
+        .report(host_id, report, now)
+        .await
+}
+
+/// Records a heartbeat through the pipeline.
+pub(crate) async fn heartbeat(
+    store: &Arc<dyn Store>,
+    host_id: &str,
+    agent_version: &str,
+    now: i64,
+) -> Result<Vec<(pb::Section, Hash)>, crate::pipeline::Error> {
+    crate::pipeline::Pipeline::new(store.clone(), crate::rules::Settings::default())
+        .heartbeat(host_id, agent_version, now)
+        .await
 }
 
 fn pending(name: &str, security: bool, since: i64) -> pb::PendingUpdate {
@@ -210,7 +227,7 @@ fn ack(outcome: &ReportOutcome, section: pb::Section) -> &SectionAck {
 }
 
 /// All package rows, as (host, name, version, state), for before/after comparisons.
-async fn all_rows(store: &dyn Store) -> Vec<(String, String, String, String)> {
+async fn all_rows(store: &Arc<dyn Store>) -> Vec<(String, String, String, String)> {
     store
         .find_software("*", true)
         .await
@@ -231,7 +248,7 @@ fn expect_send_full(outcome: &ReportOutcome, section: pb::Section, held: Option<
 
 // ---- enrolment ----
 
-pub(crate) async fn tokens_count_uses(store: &dyn Store) {
+pub(crate) async fn tokens_count_uses(store: &Arc<dyn Store>) {
     store
         .create_token(token("t1", 1, 2, NOW + 3600))
         .await
@@ -253,7 +270,7 @@ pub(crate) async fn tokens_count_uses(store: &dyn Store) {
     assert!(store.host_status("h2").await.unwrap().is_some());
 }
 
-pub(crate) async fn tokens_expire(store: &dyn Store) {
+pub(crate) async fn tokens_expire(store: &Arc<dyn Store>) {
     store.create_token(token("t1", 1, 5, NOW)).await.unwrap();
     let err = store
         .enroll(&[1; 32], new_host("late", "a"))
@@ -278,7 +295,7 @@ pub(crate) async fn tokens_expire(store: &dyn Store) {
     store.enroll(&[1; 32], early).await.unwrap();
 }
 
-pub(crate) async fn tokens_unknown(store: &dyn Store) {
+pub(crate) async fn tokens_unknown(store: &Arc<dyn Store>) {
     let err = store
         .enroll(&[9; 32], new_host("h1", "a"))
         .await
@@ -296,7 +313,7 @@ pub(crate) async fn tokens_unknown(store: &dyn Store) {
     assert!(store.host_status("h1").await.unwrap().is_none());
 }
 
-pub(crate) async fn double_enrolment_fails_and_keeps_the_use(store: &dyn Store) {
+pub(crate) async fn double_enrolment_fails_and_keeps_the_use(store: &Arc<dyn Store>) {
     store
         .create_token(token("t1", 1, 2, NOW + 3600))
         .await
@@ -319,7 +336,7 @@ pub(crate) async fn double_enrolment_fails_and_keeps_the_use(store: &dyn Store) 
     assert_eq!(h1.summary.hostname, "a");
 }
 
-pub(crate) async fn host_status_reports_serial_and_not_revoked(store: &dyn Store) {
+pub(crate) async fn host_status_reports_serial_and_not_revoked(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     let status = store.host_status("h1").await.unwrap().unwrap();
     assert_eq!(
@@ -343,7 +360,7 @@ pub(crate) async fn host_status_reports_serial_and_not_revoked(store: &dyn Store
 
 // ---- reports ----
 
-pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
+pub(crate) async fn full_then_unchanged_then_delta(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "boot-name")]).await;
     let os = os_info("web-1", "debian");
     let hw = hardware(8 << 30, 4);
@@ -356,19 +373,19 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
     let mut unsorted = sw0.clone();
     unsorted.packages.reverse();
 
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Full(os.clone())),
-                hardware: Some(SectionUpdate::Full(hw.clone())),
-                software: Some(SoftwareUpdate::Full(unsorted)),
-                ..report(1)
-            },
-            NOW + 1,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Full(os.clone())),
+            hardware: Some(Update::Full(hw.clone())),
+            software: Some(Update::Full(unsorted)),
+            ..report(1)
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
     let (os_h, hw_h, sw0_h) = (
         digest::os(&os),
         digest::hardware(&canonical_hardware(hw.clone())),
@@ -397,6 +414,11 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
                 },
                 SectionAck {
                     section: pb::Section::Patches,
+                    hash: None,
+                    send_full: false
+                },
+                SectionAck {
+                    section: pb::Section::Posture,
                     hash: None,
                     send_full: false
                 },
@@ -448,20 +470,20 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
     assert_eq!(store.find_software("vim", true).await.unwrap().len(), 1);
 
     // Steady state: everything unchanged.
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                agent_version: "1.0.1".into(),
-                os: Some(SectionUpdate::Unchanged(os_h)),
-                hardware: Some(SectionUpdate::Unchanged(hw_h)),
-                software: Some(SoftwareUpdate::Unchanged(sw0_h)),
-                ..report(2)
-            },
-            NOW + 2,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            agent_version: "1.0.1".into(),
+            os: Some(Update::Unchanged(os_h)),
+            hardware: Some(Update::Unchanged(hw_h)),
+            software: Some(Update::Unchanged(sw0_h)),
+            ..report(2)
+        },
+        NOW + 2,
+    )
+    .await
+    .unwrap();
     assert!(!out.duplicate);
     assert_eq!(out.applied_sequence, 2);
     assert_eq!(
@@ -473,6 +495,7 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
             (Some(os_h), false),
             (Some(hw_h), false),
             (Some(sw0_h), false),
+            (None, false),
             (None, false)
         ]
     );
@@ -493,17 +516,17 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
         pkg("curl", "8.0", "installed"),
     ]);
     let delta = delta::software(&sw0, &sw1);
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                software: Some(SoftwareUpdate::Delta(delta)),
-                ..report(3)
-            },
-            NOW + 3,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            software: Some(Update::Delta(delta)),
+            ..report(3)
+        },
+        NOW + 3,
+    )
+    .await
+    .unwrap();
     let sw1_h = digest::software(&sw1);
     assert_eq!(
         out.sections
@@ -514,6 +537,7 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
             (Some(os_h), false),
             (Some(hw_h), false),
             (Some(sw1_h), false),
+            (None, false),
             (None, false)
         ]
     );
@@ -531,37 +555,37 @@ pub(crate) async fn full_then_unchanged_then_delta(store: &dyn Store) {
     assert!(store.find_software("vim", true).await.unwrap().is_empty());
 }
 
-pub(crate) async fn delta_against_another_base_changes_nothing(store: &dyn Store) {
+pub(crate) async fn delta_against_another_base_changes_nothing(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     let sw0 = software(vec![pkg("a", "1", "installed"), pkg("b", "1", "installed")]);
-    store
-        .apply_report(
-            "h1",
-            Report {
-                software: Some(SoftwareUpdate::Full(sw0.clone())),
-                ..report(1)
-            },
-            NOW + 1,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            software: Some(Update::Full(sw0.clone())),
+            ..report(1)
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
     let before = store.get_host("h1").await.unwrap().unwrap();
     let rows_before = all_rows(store).await;
 
     let other = software(vec![pkg("z", "1", "installed")]);
     let target = software(vec![pkg("z", "2", "installed"), pkg("y", "1", "installed")]);
     let wrong_base = delta::software(&other, &target);
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                software: Some(SoftwareUpdate::Delta(wrong_base)),
-                ..report(2)
-            },
-            NOW + 2,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            software: Some(Update::Delta(wrong_base)),
+            ..report(2)
+        },
+        NOW + 2,
+    )
+    .await
+    .unwrap();
     assert!(!out.duplicate);
     assert_eq!(out.applied_sequence, 2);
     expect_send_full(&out, pb::Section::Software, Some(digest::software(&sw0)));
@@ -569,17 +593,17 @@ pub(crate) async fn delta_against_another_base_changes_nothing(store: &dyn Store
     // A delta whose result hash lies is refused too.
     let mut tampered = delta::software(&sw0, &target);
     tampered.upsert.push(pkg("extra", "1", "installed"));
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                software: Some(SoftwareUpdate::Delta(tampered)),
-                ..report(3)
-            },
-            NOW + 3,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            software: Some(Update::Delta(tampered)),
+            ..report(3)
+        },
+        NOW + 3,
+    )
+    .await
+    .unwrap();
     expect_send_full(&out, pb::Section::Software, Some(digest::software(&sw0)));
 
     let after = store.get_host("h1").await.unwrap().unwrap();
@@ -588,21 +612,21 @@ pub(crate) async fn delta_against_another_base_changes_nothing(store: &dyn Store
     assert_eq!(all_rows(store).await, rows_before);
 }
 
-pub(crate) async fn delta_with_nothing_held_asks_for_full(store: &dyn Store) {
+pub(crate) async fn delta_with_nothing_held_asks_for_full(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     let old = software(vec![pkg("a", "1", "installed")]);
     let new = software(vec![pkg("a", "2", "installed")]);
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                software: Some(SoftwareUpdate::Delta(delta::software(&old, &new))),
-                ..report(1)
-            },
-            NOW + 1,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            software: Some(Update::Delta(delta::software(&old, &new))),
+            ..report(1)
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
     expect_send_full(&out, pb::Section::Software, None);
     assert!(
         store
@@ -616,48 +640,40 @@ pub(crate) async fn delta_with_nothing_held_asks_for_full(store: &dyn Store) {
     assert!(all_rows(store).await.is_empty());
 }
 
-pub(crate) async fn replayed_sequence_changes_nothing(store: &dyn Store) {
+pub(crate) async fn replayed_sequence_changes_nothing(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
-    let first = store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Full(os_info("web-1", "debian"))),
-                hardware: Some(SectionUpdate::Full(hardware(1 << 30, 2))),
-                software: Some(SoftwareUpdate::Full(software(vec![pkg(
-                    "a",
-                    "1",
-                    "installed",
-                )]))),
-                ..report(5)
-            },
-            NOW + 5,
-        )
-        .await
-        .unwrap();
+    let first = apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Full(os_info("web-1", "debian"))),
+            hardware: Some(Update::Full(hardware(1 << 30, 2))),
+            software: Some(Update::Full(software(vec![pkg("a", "1", "installed")]))),
+            ..report(5)
+        },
+        NOW + 5,
+    )
+    .await
+    .unwrap();
     let before = store.get_host("h1").await.unwrap().unwrap();
     let rows_before = all_rows(store).await;
 
     // The same sequence again, with different content and a later clock, then an older one.
     for sequence in [5, 4, 0] {
-        let out = store
-            .apply_report(
-                "h1",
-                Report {
-                    agent_version: "9.9.9".into(),
-                    os: Some(SectionUpdate::Full(os_info("renamed", "ubuntu"))),
-                    hardware: Some(SectionUpdate::Unchanged([7; 32])),
-                    software: Some(SoftwareUpdate::Full(software(vec![pkg(
-                        "b",
-                        "2",
-                        "installed",
-                    )]))),
-                    ..report(sequence)
-                },
-                NOW + 100,
-            )
-            .await
-            .unwrap();
+        let out = apply_report(
+            store,
+            "h1",
+            Report {
+                agent_version: "9.9.9".into(),
+                os: Some(Update::Full(os_info("renamed", "ubuntu"))),
+                hardware: Some(Update::Unchanged([7; 32])),
+                software: Some(Update::Full(software(vec![pkg("b", "2", "installed")]))),
+                ..report(sequence)
+            },
+            NOW + 100,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             out,
             ReportOutcome {
@@ -671,28 +687,28 @@ pub(crate) async fn replayed_sequence_changes_nothing(store: &dyn Store) {
     assert_eq!(all_rows(store).await, rows_before);
 
     // The next sequence applies.
-    let out = store.apply_report("h1", report(6), NOW + 6).await.unwrap();
+    let out = apply_report(store, "h1", report(6), NOW + 6).await.unwrap();
     assert!(!out.duplicate);
     assert_eq!(out.applied_sequence, 6);
     assert_eq!(out.sections, first.sections);
 }
 
-pub(crate) async fn unchanged_with_a_hash_not_held_asks_for_full(store: &dyn Store) {
+pub(crate) async fn unchanged_with_a_hash_not_held_asks_for_full(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     let os = os_info("web-1", "debian");
     let os_h = digest::os(&os);
     // Nothing held yet.
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Unchanged(os_h)),
-                ..report(1)
-            },
-            NOW + 1,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Unchanged(os_h)),
+            ..report(1)
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
     expect_send_full(&out, pb::Section::Os, None);
     // Sections absent from the report are listed all the same, asking for nothing.
     assert_eq!(out.sections.len(), SECTIONS.len());
@@ -722,31 +738,31 @@ pub(crate) async fn unchanged_with_a_hash_not_held_asks_for_full(store: &dyn Sto
     );
 
     // Something else held.
-    store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Full(os.clone())),
-                ..report(2)
-            },
-            NOW + 2,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Full(os.clone())),
+            ..report(2)
+        },
+        NOW + 2,
+    )
+    .await
+    .unwrap();
     let other = digest::os(&os_info("web-2", "debian"));
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Unchanged(other)),
-                hardware: Some(SectionUpdate::Unchanged(other)),
-                software: Some(SoftwareUpdate::Unchanged(other)),
-                ..report(3)
-            },
-            NOW + 3,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Unchanged(other)),
+            hardware: Some(Update::Unchanged(other)),
+            software: Some(Update::Unchanged(other)),
+            ..report(3)
+        },
+        NOW + 3,
+    )
+    .await
+    .unwrap();
     expect_send_full(&out, pb::Section::Os, Some(os_h));
     expect_send_full(&out, pb::Section::Hardware, None);
     expect_send_full(&out, pb::Section::Software, None);
@@ -755,10 +771,10 @@ pub(crate) async fn unchanged_with_a_hash_not_held_asks_for_full(store: &dyn Sto
     assert_eq!(d.summary.hostname, "web-1");
 }
 
-pub(crate) async fn full_report_replaces_the_software_rows(store: &dyn Store) {
+pub(crate) async fn full_report_replaces_the_software_rows(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a"), ("h2", "b")]).await;
     let full = |sw: pb::Software| Report {
-        software: Some(SoftwareUpdate::Full(sw)),
+        software: Some(Update::Full(sw)),
         ..report(0)
     };
     let sw_a = software(vec![pkg("a", "1", "installed"), pkg("b", "1", "installed")]);
@@ -766,39 +782,39 @@ pub(crate) async fn full_report_replaces_the_software_rows(store: &dyn Store) {
         pkg("b", "2", "installed"),
         pkg("c", "1", "half-installed"),
     ]);
-    store
-        .apply_report(
-            "h1",
-            Report {
-                sequence: 1,
-                ..full(sw_a.clone())
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-    store
-        .apply_report(
-            "h2",
-            Report {
-                sequence: 1,
-                ..full(sw_a)
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                sequence: 2,
-                ..full(sw_b.clone())
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            sequence: 1,
+            ..full(sw_a.clone())
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    apply_report(
+        store,
+        "h2",
+        Report {
+            sequence: 1,
+            ..full(sw_a)
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            sequence: 2,
+            ..full(sw_b.clone())
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ack(&out, pb::Section::Software).hash,
         Some(digest::software(&sw_b))
@@ -831,37 +847,33 @@ pub(crate) async fn full_report_replaces_the_software_rows(store: &dyn Store) {
         1
     );
     // An empty software section is a valid one.
-    store
-        .apply_report(
-            "h1",
-            Report {
-                sequence: 3,
-                ..full(pb::Software::default())
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            sequence: 3,
+            ..full(pb::Software::default())
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     let d = store.get_host("h1").await.unwrap().unwrap();
     assert_eq!(d.software, Some(pb::Software::default()));
     assert_eq!(d.summary.software_count, 0);
     assert!(all_rows(store).await.iter().all(|r| r.0 == "h2"));
 }
 
-pub(crate) async fn concurrent_replays_apply_once(store: &dyn Store) {
+pub(crate) async fn concurrent_replays_apply_once(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     let r = || Report {
-        software: Some(SoftwareUpdate::Full(software(vec![pkg(
-            "a",
-            "1",
-            "installed",
-        )]))),
+        software: Some(Update::Full(software(vec![pkg("a", "1", "installed")]))),
         ..report(1)
     };
     let (a, b, c) = tokio::join!(
-        store.apply_report("h1", r(), NOW),
-        store.apply_report("h1", r(), NOW),
-        store.apply_report("h1", r(), NOW),
+        apply_report(store, "h1", r(), NOW),
+        apply_report(store, "h1", r(), NOW),
+        apply_report(store, "h1", r(), NOW),
     );
     let outcomes = [a.unwrap(), b.unwrap(), c.unwrap()];
     assert_eq!(
@@ -872,46 +884,44 @@ pub(crate) async fn concurrent_replays_apply_once(store: &dyn Store) {
     assert!(outcomes.iter().all(|o| o.applied_sequence == 1));
 }
 
-pub(crate) async fn report_for_unknown_host_fails(store: &dyn Store) {
-    let err = store
-        .apply_report("ghost", report(1), NOW)
+pub(crate) async fn report_for_unknown_host_fails(store: &Arc<dyn Store>) {
+    let err = apply_report(store, "ghost", report(1), NOW)
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::UnknownHost(id) if id == "ghost"),
+        matches!(&err, crate::pipeline::Error::Store(Error::UnknownHost(id)) if id == "ghost"),
         "{err}"
     );
-    let err = store.heartbeat("ghost", "1.0.0", NOW).await.unwrap_err();
+    let err = heartbeat(store, "ghost", "1.0.0", NOW).await.unwrap_err();
     assert!(
-        matches!(&err, Error::UnknownHost(id) if id == "ghost"),
+        matches!(&err, crate::pipeline::Error::Store(Error::UnknownHost(id)) if id == "ghost"),
         "{err}"
     );
 }
 
-pub(crate) async fn heartbeat_updates_and_returns_held_hashes(store: &dyn Store) {
+pub(crate) async fn heartbeat_updates_and_returns_held_hashes(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "a")]).await;
     assert!(
-        store
-            .heartbeat("h1", "1.0.0", NOW + 10)
+        heartbeat(store, "h1", "1.0.0", NOW + 10)
             .await
             .unwrap()
             .is_empty()
     );
     let os = os_info("web-1", "debian");
     let sw = software(vec![pkg("a", "1", "installed")]);
-    store
-        .apply_report(
-            "h1",
-            Report {
-                os: Some(SectionUpdate::Full(os.clone())),
-                software: Some(SoftwareUpdate::Full(sw.clone())),
-                ..report(1)
-            },
-            NOW + 20,
-        )
-        .await
-        .unwrap();
-    let held = store.heartbeat("h1", "1.1.0", NOW + 30).await.unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            os: Some(Update::Full(os.clone())),
+            software: Some(Update::Full(sw.clone())),
+            ..report(1)
+        },
+        NOW + 20,
+    )
+    .await
+    .unwrap();
+    let held = heartbeat(store, "h1", "1.1.0", NOW + 30).await.unwrap();
     assert_eq!(
         held,
         vec![
@@ -925,14 +935,14 @@ pub(crate) async fn heartbeat_updates_and_returns_held_hashes(store: &dyn Store)
         (NOW + 30, NOW + 20, "1.1.0")
     );
     // An empty version keeps the known one.
-    store.heartbeat("h1", "", NOW + 40).await.unwrap();
+    heartbeat(store, "h1", "", NOW + 40).await.unwrap();
     let s = store.get_host("h1").await.unwrap().unwrap().summary;
     assert_eq!((s.last_seen, s.agent_version.as_str()), (NOW + 40, "1.1.0"));
 }
 
 // ---- queries ----
 
-pub(crate) async fn list_hosts_pages_return_every_host_once(store: &dyn Store) {
+pub(crate) async fn list_hosts_pages_return_every_host_once(store: &Arc<dyn Store>) {
     // Shared hostnames make the id the tie-breaker at page edges.
     let hosts = [
         ("h1", "web-1"),
@@ -992,7 +1002,7 @@ pub(crate) async fn list_hosts_pages_return_every_host_once(store: &dyn Store) {
     assert!(matches!(err, Error::InvalidPageToken), "{err}");
 }
 
-pub(crate) async fn list_hosts_filters(store: &dyn Store) {
+pub(crate) async fn list_hosts_filters(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "x"), ("h2", "x"), ("h3", "x"), ("h4", "x")]).await;
     for (id, hostname, os, seen) in [
         ("h1", "web-1", "debian", NOW),
@@ -1001,10 +1011,10 @@ pub(crate) async fn list_hosts_filters(store: &dyn Store) {
         ("h4", "dbx1", "rhel", NOW - 5000),
     ] {
         let r = Report {
-            os: Some(SectionUpdate::Full(os_info(hostname, os))),
+            os: Some(Update::Full(os_info(hostname, os))),
             ..report(1)
         };
-        store.apply_report(id, r, seen).await.unwrap();
+        apply_report(store, id, r, seen).await.unwrap();
     }
     let ids = |page: HostPage| {
         page.hosts
@@ -1098,7 +1108,7 @@ pub(crate) async fn list_hosts_filters(store: &dyn Store) {
     assert_ne!(page.hosts[0].id, page2.hosts[0].id);
 }
 
-pub(crate) async fn find_software_by_name_and_glob(store: &dyn Store) {
+pub(crate) async fn find_software_by_name_and_glob(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "x"), ("h2", "x")]).await;
     let sw1 = software(vec![
         pkg("openssl", "3.0.1", "installed"),
@@ -1114,11 +1124,11 @@ pub(crate) async fn find_software_by_name_and_glob(store: &dyn Store) {
     ]);
     for (id, name, sw, seen) in [("h1", "alpha", sw1, NOW), ("h2", "beta", sw2, NOW - 7)] {
         let r = Report {
-            os: Some(SectionUpdate::Full(os_info(name, "debian"))),
-            software: Some(SoftwareUpdate::Full(sw)),
+            os: Some(Update::Full(os_info(name, "debian"))),
+            software: Some(Update::Full(sw)),
             ..report(1)
         };
-        store.apply_report(id, r, seen).await.unwrap();
+        apply_report(store, id, r, seen).await.unwrap();
     }
     let find = async |name: &str, all: bool| {
         store
@@ -1176,7 +1186,7 @@ pub(crate) async fn find_software_by_name_and_glob(store: &dyn Store) {
     assert_eq!((beta.arch.as_str(), beta.source.as_str()), ("amd64", "deb"));
 }
 
-pub(crate) async fn get_host_by_id_or_hostname(store: &dyn Store) {
+pub(crate) async fn get_host_by_id_or_hostname(store: &Arc<dyn Store>) {
     // h4's hostname is h1's id: an exact id wins.
     enrol(
         store,
@@ -1204,17 +1214,17 @@ pub(crate) async fn get_host_by_id_or_hostname(store: &dyn Store) {
     }
     // A report renames the host: the new name finds it, the old does not.
     let r = Report {
-        os: Some(SectionUpdate::Full(os_info("gamma", "debian"))),
+        os: Some(Update::Full(os_info("gamma", "debian"))),
         ..report(1)
     };
-    store.apply_report("h3", r, NOW).await.unwrap();
+    apply_report(store, "h3", r, NOW).await.unwrap();
     assert_eq!(by("beta").await.as_deref(), Some("h2"));
     assert_eq!(by("gamma").await.as_deref(), Some("h3"));
 }
 
 // ---- patches ----
 
-pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) {
+pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "web-1")]).await;
     let v1 = patch_state(
         vec![
@@ -1223,17 +1233,17 @@ pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) 
         ],
         None,
     );
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Full(v1.clone())),
-                ..report(1)
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Full(v1.clone())),
+            ..report(1)
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     let a = ack(&out, pb::Section::Patches);
     assert_eq!((a.hash, a.send_full), (Some(digest::patches(&v1)), false));
     let (summary, held) = store.get_patches("web-1").await.unwrap().unwrap();
@@ -1262,17 +1272,17 @@ pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) 
     );
 
     // Unchanged: nothing moves but the time it was last reported.
-    store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Unchanged(digest::patches(&v1))),
-                ..report(2)
-            },
-            NOW + 60,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Unchanged(digest::patches(&v1))),
+            ..report(2)
+        },
+        NOW + 60,
+    )
+    .await
+    .unwrap();
     let (summary, _) = store.get_patches("h1").await.unwrap().unwrap();
     assert_eq!(
         (summary.pending, summary.patches_reported_at),
@@ -1284,17 +1294,17 @@ pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) 
         vec![pending("curl", false, NOW - 20 * 86400)],
         Some(NOW + 100),
     );
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Delta(delta::patches(&v1, &v2))),
-                ..report(3)
-            },
-            NOW + 120,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Delta(delta::patches(&v1, &v2))),
+            ..report(3)
+        },
+        NOW + 120,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ack(&out, pb::Section::Patches).hash,
         Some(digest::patches(&v2))
@@ -1309,52 +1319,52 @@ pub(crate) async fn patches_full_delta_unchanged_and_summary(store: &dyn Store) 
         (summary.reboot_required, summary.reboot_required_since),
         (true, NOW + 100)
     );
-    let held_hashes = store.heartbeat("h1", "1.0.0", NOW + 130).await.unwrap();
+    let held_hashes = heartbeat(store, "h1", "1.0.0", NOW + 130).await.unwrap();
     assert!(held_hashes.contains(&(pb::Section::Patches, digest::patches(&v2))));
 }
 
-pub(crate) async fn patches_bad_delta_changes_nothing(store: &dyn Store) {
+pub(crate) async fn patches_bad_delta_changes_nothing(store: &Arc<dyn Store>) {
     enrol(store, &[("h1", "web-1")]).await;
     let v1 = patch_state(vec![pending("openssl", true, NOW)], None);
     let other = patch_state(vec![pending("zlib", true, NOW)], None);
     let v2 = patch_state(vec![], None);
     // Nothing held yet: a delta asks for the full section.
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Delta(delta::patches(&v1, &v2))),
-                ..report(1)
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Delta(delta::patches(&v1, &v2))),
+            ..report(1)
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     assert!(ack(&out, pb::Section::Patches).send_full);
     assert_eq!(store.get_patches("h1").await.unwrap().unwrap().1, None);
-    store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Full(v1.clone())),
-                ..report(2)
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Full(v1.clone())),
+            ..report(2)
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     // A delta against another base is refused and the held section stays.
-    let out = store
-        .apply_report(
-            "h1",
-            Report {
-                patches: Some(PatchesUpdate::Delta(delta::patches(&other, &v2))),
-                ..report(3)
-            },
-            NOW + 1,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        store,
+        "h1",
+        Report {
+            patches: Some(Update::Delta(delta::patches(&other, &v2))),
+            ..report(3)
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
     let a = ack(&out, pb::Section::Patches);
     assert!(a.send_full);
     assert_eq!(a.hash, Some(digest::patches(&v1)));
@@ -1362,7 +1372,7 @@ pub(crate) async fn patches_bad_delta_changes_nothing(store: &dyn Store) {
     assert_eq!((held, summary.security), (Some(v1), 1));
 }
 
-pub(crate) async fn list_patches_filters_and_counts_silent_hosts(store: &dyn Store) {
+pub(crate) async fn list_patches_filters_and_counts_silent_hosts(store: &Arc<dyn Store>) {
     enrol(
         store,
         &[
@@ -1374,18 +1384,18 @@ pub(crate) async fn list_patches_filters_and_counts_silent_hosts(store: &dyn Sto
     )
     .await;
     let send = |id: &'static str, seq: u64, os: &'static str, p: pb::Patches| async move {
-        store
-            .apply_report(
-                id,
-                Report {
-                    os: Some(SectionUpdate::Full(os_info(id, os))),
-                    patches: Some(PatchesUpdate::Full(p)),
-                    ..report(seq)
-                },
-                NOW,
-            )
-            .await
-            .unwrap();
+        apply_report(
+            store,
+            id,
+            Report {
+                os: Some(Update::Full(os_info(id, os))),
+                patches: Some(Update::Full(p)),
+                ..report(seq)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
     };
     send(
         "h1",

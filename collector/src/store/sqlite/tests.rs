@@ -11,9 +11,10 @@ use ward_proto::{delta, digest, v1 as pb};
 use super::SqliteStore;
 use crate::store::tests::{NOW, conformance_tests};
 use crate::store::{
-    Error, HostDetail, NewHost, NewToken, Report, ReportOutcome, SectionAck, SectionUpdate,
-    SoftwareUpdate, Store, open_sqlite,
+    Error, HostDetail, NewHost, NewToken, Report, ReportOutcome, SectionAck, Store, Update,
+    open_sqlite,
 };
+use crate::store::{HostStore, TokenStore};
 
 async fn open_temp() -> (TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
@@ -22,6 +23,41 @@ async fn open_temp() -> (TempDir, Arc<dyn Store>) {
 }
 
 conformance_tests!(open_temp());
+
+/// A store as the pipeline takes it.
+trait AsDyn {
+    fn as_dyn(&self) -> Arc<dyn Store>;
+}
+
+impl AsDyn for SqliteStore {
+    fn as_dyn(&self) -> Arc<dyn Store> {
+        Arc::new(self.clone())
+    }
+}
+
+impl AsDyn for Arc<dyn Store> {
+    fn as_dyn(&self) -> Arc<dyn Store> {
+        self.clone()
+    }
+}
+
+async fn apply_report(
+    store: &impl AsDyn,
+    host_id: &str,
+    report: Report,
+    now: i64,
+) -> Result<ReportOutcome, crate::pipeline::Error> {
+    crate::store::tests::apply_report(&store.as_dyn(), host_id, report, now).await
+}
+
+async fn heartbeat(
+    store: &impl AsDyn,
+    host_id: &str,
+    version: &str,
+    now: i64,
+) -> Result<Vec<(pb::Section, ward_proto::digest::Hash)>, crate::pipeline::Error> {
+    crate::store::tests::heartbeat(&store.as_dyn(), host_id, version, now).await
+}
 
 fn pkg(name: &str, version: &str) -> pb::Package {
     pb::Package {
@@ -71,25 +107,23 @@ async fn seeded(path: &Path) -> SqliteStore {
     let report = Report {
         sequence: 1,
         agent_version: "1.0.0".into(),
-        os: Some(SectionUpdate::Full(pb::OsInfo {
+        os: Some(Update::Full(pb::OsInfo {
             hostname: "web-1".into(),
             os_id: "debian".into(),
             ..Default::default()
         })),
-        hardware: Some(SectionUpdate::Full(pb::Hardware {
+        hardware: Some(Update::Full(pb::Hardware {
             memory: Some(pb::Memory {
                 total_bytes: 1 << 30,
                 swap_total_bytes: 0,
             }),
             ..Default::default()
         })),
-        software: Some(SoftwareUpdate::Full(software(vec![
-            pkg("a", "1"),
-            pkg("b", "1"),
-        ]))),
+        software: Some(Update::Full(software(vec![pkg("a", "1"), pkg("b", "1")]))),
         patches: None,
+        posture: None,
     };
-    store.apply_report("h1", report, NOW + 1).await.unwrap();
+    apply_report(&store, "h1", report, NOW + 1).await.unwrap();
     store
 }
 
@@ -128,10 +162,10 @@ async fn data_survives_closing_and_reopening() {
         hardware: None,
         software: None,
         patches: None,
+        posture: None,
     };
     assert!(
-        store
-            .apply_report("h1", replay, NOW + 2)
+        apply_report(&store, "h1", replay, NOW + 2)
             .await
             .unwrap()
             .duplicate
@@ -230,17 +264,17 @@ async fn a_failure_late_in_a_report_rolls_everything_back() {
     let report = Report {
         sequence: 2,
         agent_version: "2.0.0".into(),
-        os: Some(SectionUpdate::Full(pb::OsInfo {
+        os: Some(Update::Full(pb::OsInfo {
             hostname: "renamed".into(),
             os_id: "ubuntu".into(),
             ..Default::default()
         })),
-        hardware: Some(SectionUpdate::Full(pb::Hardware::default())),
-        software: Some(SoftwareUpdate::Delta(delta::software(&base, &next))),
+        hardware: Some(Update::Full(pb::Hardware::default())),
+        software: Some(Update::Delta(delta::software(&base, &next))),
         patches: None,
+        posture: None,
     };
-    let err = store
-        .apply_report("h1", report.clone(), NOW + 2)
+    let err = apply_report(&store, "h1", report.clone(), NOW + 2)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("induced failure"), "{err}");
@@ -252,7 +286,7 @@ async fn a_failure_late_in_a_report_rolls_everything_back() {
         .execute(store.pool())
         .await
         .unwrap();
-    let out = store.apply_report("h1", report, NOW + 2).await.unwrap();
+    let out = apply_report(&store, "h1", report, NOW + 2).await.unwrap();
     assert!(!out.duplicate);
     let after = store.get_host("h1").await.unwrap().unwrap();
     assert_eq!(after.software, Some(next));
@@ -284,7 +318,7 @@ async fn corrupt(store: &SqliteStore, section: pb::Section, column: &str) {
         .unwrap();
 }
 
-fn software_report(sequence: u64, update: SoftwareUpdate) -> Report {
+fn software_report(sequence: u64, update: Update<ward_proto::section::Software>) -> Report {
     Report {
         sequence,
         agent_version: String::new(),
@@ -292,6 +326,7 @@ fn software_report(sequence: u64, update: SoftwareUpdate) -> Report {
         hardware: None,
         software: Some(update),
         patches: None,
+        posture: None,
     }
 }
 
@@ -335,14 +370,14 @@ async fn unchanged_on_a_corrupt_section_asks_for_it_in_full() {
     let hash = digest::software(&sw);
     corrupt(&store, pb::Section::Software, "body").await;
     // What a host whose packages never change sends: the hash the store still has.
-    let out = store
-        .apply_report(
-            "h1",
-            software_report(2, SoftwareUpdate::Unchanged(hash)),
-            NOW + 2,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        &store,
+        "h1",
+        software_report(2, Update::Unchanged(hash)),
+        NOW + 2,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ack(&out, pb::Section::Software),
         &SectionAck {
@@ -362,14 +397,14 @@ async fn a_full_section_equal_to_the_corrupt_one_replaces_it() {
     let rows_before = store.find_software("*", true).await.unwrap();
     let sw = before.software.clone().unwrap();
     corrupt(&store, pb::Section::Software, "body").await;
-    let out = store
-        .apply_report(
-            "h1",
-            software_report(2, SoftwareUpdate::Full(sw.clone())),
-            NOW + 2,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        &store,
+        "h1",
+        software_report(2, Update::Full(sw.clone())),
+        NOW + 2,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ack(&out, pb::Section::Software),
         &SectionAck {
@@ -405,20 +440,19 @@ async fn a_delta_on_a_corrupt_section_asks_for_it_in_full() {
         .unwrap();
     corrupt(&store, pb::Section::Software, "body").await;
     let next = software(vec![pkg("a", "2")]);
-    let delta = SoftwareUpdate::Delta(delta::software(&base, &next));
-    let out = store
-        .apply_report("h1", software_report(2, delta), NOW + 2)
+    let delta = Update::Delta(delta::software(&base, &next));
+    let out = apply_report(&store, "h1", software_report(2, delta), NOW + 2)
         .await
         .unwrap();
     assert!(ack(&out, pb::Section::Software).send_full);
-    let out = store
-        .apply_report(
-            "h1",
-            software_report(3, SoftwareUpdate::Full(next.clone())),
-            NOW + 3,
-        )
-        .await
-        .unwrap();
+    let out = apply_report(
+        &store,
+        "h1",
+        software_report(3, Update::Full(next.clone())),
+        NOW + 3,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ack(&out, pb::Section::Software).hash,
         Some(digest::software(&next))
@@ -437,7 +471,7 @@ async fn a_hash_of_the_wrong_length_counts_as_not_held() {
     let hash = digest::os(&os);
     corrupt(&store, pb::Section::Os, "hash").await;
     // A heartbeat does not claim it, so the agent is asked for it.
-    let held = store.heartbeat("h1", "", NOW + 2).await.unwrap();
+    let held = heartbeat(&store, "h1", "", NOW + 2).await.unwrap();
     assert!(held.iter().all(|(s, _)| *s != pb::Section::Os), "{held:?}");
     let report = |sequence, os| Report {
         sequence,
@@ -446,14 +480,13 @@ async fn a_hash_of_the_wrong_length_counts_as_not_held() {
         hardware: None,
         software: None,
         patches: None,
+        posture: None,
     };
-    let out = store
-        .apply_report("h1", report(2, SectionUpdate::Unchanged(hash)), NOW + 3)
+    let out = apply_report(&store, "h1", report(2, Update::Unchanged(hash)), NOW + 3)
         .await
         .unwrap();
     assert!(ack(&out, pb::Section::Os).send_full);
-    let out = store
-        .apply_report("h1", report(3, SectionUpdate::Full(os)), NOW + 4)
+    let out = apply_report(&store, "h1", report(3, Update::Full(os)), NOW + 4)
         .await
         .unwrap();
     assert_eq!(
@@ -477,7 +510,14 @@ async fn oversized_sequences_are_refused() {
         hardware: None,
         software: None,
         patches: None,
+        posture: None,
     };
-    let err = store.apply_report("h1", report, NOW).await.unwrap_err();
-    assert!(matches!(err, Error::SequenceOutOfRange(u64::MAX)), "{err}");
+    let err = apply_report(&store, "h1", report, NOW).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::pipeline::Error::Store(Error::SequenceOutOfRange(u64::MAX))
+        ),
+        "{err}"
+    );
 }
