@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/ward/v1/inventory.proto",
         "proto/ward/v1/patches.proto",
         "proto/ward/v1/posture.proto",
+        "proto/ward/v1/alerts.proto",
         "proto/ward/v1/agent.proto",
         "proto/ward/v1/admin.proto",
     ];

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 use ward_proto::v1 as pb;
 
-use super::{Shared, auth, now, status};
+use super::{Shared, alerts, auth, now, status};
 use crate::pki::token;
 use crate::rules::patches::{self as patch_rules, Rule};
 use crate::store::{HostFilter, NewToken, PatchFilter};
@@ -30,6 +30,72 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for AdminApi {
+    type WatchAlertsStream = alerts::WatchStream;
+
+    async fn list_alerts(
+        &self,
+        req: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        auth::admin(&req)?;
+        alerts::list(&self.shared, req.into_inner()).await
+    }
+
+    async fn get_alert(
+        &self,
+        req: Request<pb::GetAlertRequest>,
+    ) -> Result<Response<pb::GetAlertResponse>, Status> {
+        auth::admin(&req)?;
+        alerts::get(&self.shared, req.into_inner()).await
+    }
+
+    async fn ack_alert(
+        &self,
+        req: Request<pb::AckAlertRequest>,
+    ) -> Result<Response<pb::AckAlertResponse>, Status> {
+        let admin = auth::admin(&req)?;
+        alerts::ack(&self.shared, &admin, req.into_inner()).await
+    }
+
+    async fn resolve_alert(
+        &self,
+        req: Request<pb::ResolveAlertRequest>,
+    ) -> Result<Response<pb::ResolveAlertResponse>, Status> {
+        let admin = auth::admin(&req)?;
+        alerts::resolve(&self.shared, &admin, req.into_inner()).await
+    }
+
+    async fn watch_alerts(
+        &self,
+        req: Request<pb::WatchAlertsRequest>,
+    ) -> Result<Response<Self::WatchAlertsStream>, Status> {
+        auth::admin(&req)?;
+        alerts::watch(&self.shared, req.into_inner()).await
+    }
+
+    async fn create_silence(
+        &self,
+        req: Request<pb::CreateSilenceRequest>,
+    ) -> Result<Response<pb::CreateSilenceResponse>, Status> {
+        let admin = auth::admin(&req)?;
+        alerts::create_silence(&self.shared, &admin, req.into_inner()).await
+    }
+
+    async fn list_silences(
+        &self,
+        req: Request<pb::ListSilencesRequest>,
+    ) -> Result<Response<pb::ListSilencesResponse>, Status> {
+        auth::admin(&req)?;
+        alerts::list_silences(&self.shared, req.into_inner()).await
+    }
+
+    async fn expire_silence(
+        &self,
+        req: Request<pb::ExpireSilenceRequest>,
+    ) -> Result<Response<pb::ExpireSilenceResponse>, Status> {
+        let admin = auth::admin(&req)?;
+        alerts::expire_silence(&self.shared, &admin, req.into_inner()).await
+    }
+
     async fn list_hosts(
         &self,
         req: Request<pb::ListHostsRequest>,
@@ -73,6 +139,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
             os: detail.os,
             hardware: detail.hardware,
             software: detail.software,
+            posture: detail.posture,
         }))
     }
 

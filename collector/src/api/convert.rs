@@ -3,6 +3,7 @@
 use ward_proto::section::{Hardware, Kind, Os, Patches, Posture, Software};
 use ward_proto::v1 as pb;
 
+use crate::store::alerts::{Alert, AlertEvent, Silence};
 use crate::store::{HostFilter, PatchFilter, Report};
 
 pub use crate::sections::check::Error;
@@ -52,6 +53,56 @@ impl From<&pb::ListPatchesRequest> for PatchFilter {
             hostname_glob: opt(&r.hostname_glob),
             os: opt(&r.os),
         }
+    }
+}
+
+/// An alert as the admin service serves it.
+pub fn alert(a: Alert) -> pb::Alert {
+    pb::Alert {
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity.as_str().to_owned(),
+        status: a.status.as_str().to_owned(),
+        silenced: a.silenced,
+        host_id: a.host_id,
+        hostname: a.hostname,
+        subject: a.subject,
+        summary: a.summary,
+        detail: a.detail,
+        first_seen: a.first_seen,
+        last_seen: a.last_seen,
+        count: a.count,
+        resolved_at: a.resolved_at,
+        resolution: a.resolution,
+        fingerprint: a.fingerprint,
+    }
+}
+
+/// An alert event as the admin service serves it.
+pub fn alert_event(e: AlertEvent) -> pb::AlertEvent {
+    pb::AlertEvent {
+        id: e.id,
+        alert_id: e.alert_id,
+        at: e.at,
+        kind: e.kind.as_str().to_owned(),
+        actor: e.actor,
+        note: e.note,
+        status: e.status.as_str().to_owned(),
+    }
+}
+
+/// A silence as the admin service serves it.
+pub fn silence(s: Silence) -> pb::Silence {
+    pb::Silence {
+        id: s.id,
+        rule: s.rule,
+        host: s.host,
+        subject: s.subject,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        comment: s.comment,
+        created_by: s.created_by,
+        created_at: s.created_at,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod alerts;
 pub mod auth;
 pub mod convert;
 pub mod status;
