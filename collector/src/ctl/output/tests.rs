@@ -99,6 +99,7 @@ fn full_host() -> pb::GetHostResponse {
                 package("oldpkg", "1.0-1", "config-files"),
             ],
         }),
+        posture: None,
     }
 }
 
