@@ -60,6 +60,195 @@ pub enum Command {
     /// Manages enrolment tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Lists alerts (open and acknowledged unless --status says otherwise); `alerts watch`
+    /// streams them as they happen.
+    Alerts(AlertsArgs),
+    /// Shows one alert with its history; `alert ack ID` and `alert resolve ID` act on it.
+    Alert(AlertArgs),
+    /// Manages silences (maintenance windows): alerts they match are recorded, marked
+    /// silenced.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+}
+
+/// Which alerts `wardctl alerts` lists, by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFilter {
+    Open,
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+/// `wardctl alerts`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub watch: Option<AlertsCommand>,
+    /// Only alerts in this status [default: open and acknowledged].
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Option<StatusFilter>,
+    /// Only these severities (info, low, medium, high, critical; comma-separated or
+    /// repeated).
+    #[arg(long, value_name = "SEVERITY", value_delimiter = ',', value_parser = parse_severity)]
+    pub severity: Vec<String>,
+    /// Only alerts of this host (id, or hostname glob).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only alerts of rules matching this glob ("posture.*").
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
+    /// Only alerts seen within this long ("1h", "7d") or since this time (RFC 3339).
+    #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+    pub since: Option<Since>,
+    /// Show at most N alerts.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// `wardctl alerts watch`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Streams alert events as they happen, reconnecting (and resuming) when the
+    /// connection drops, until interrupted.
+    Watch(WatchArgs),
+}
+
+/// `wardctl alerts watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Resume after this event id (printed with each event), missing nothing.
+    #[arg(long, value_name = "EVENT_ID", value_parser = clap::value_parser!(i64).range(0..))]
+    pub after: Option<i64>,
+    /// Replay every past event first.
+    #[arg(long, conflicts_with = "after")]
+    pub from_start: bool,
+    /// Stop after N events (for scripts and tests).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+}
+
+/// `wardctl alert`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AlertArgs {
+    #[command(subcommand)]
+    pub action: Option<AlertAction>,
+    /// The alert's id.
+    #[arg(value_name = "ID", required = true)]
+    pub id: Option<i64>,
+}
+
+/// `wardctl alert ack|resolve`.
+#[derive(Debug, Subcommand)]
+pub enum AlertAction {
+    /// Acknowledges an open alert: someone is on it.
+    Ack(AlertNoteArgs),
+    /// Resolves an alert by hand (it reopens if its condition returns).
+    Resolve(AlertNoteArgs),
+}
+
+/// The id and note of `alert ack|resolve`.
+#[derive(Debug, Args)]
+pub struct AlertNoteArgs {
+    /// The alert's id.
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Why, recorded in the alert's history.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub note: String,
+}
+
+/// `wardctl silence ...`.
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Creates a silence.
+    Create(SilenceCreateArgs),
+    /// Lists silences in force (and with --all, those that ended).
+    List(SilenceListArgs),
+    /// Ends a silence now.
+    Expire(SilenceExpireArgs),
+}
+
+/// `wardctl silence create`.
+#[derive(Debug, Args)]
+pub struct SilenceCreateArgs {
+    /// Rule id glob ("posture.*") [default: every rule].
+    #[arg(long, value_name = "GLOB")]
+    pub rule: Option<String>,
+    /// Hostname glob or host id [default: every host].
+    #[arg(long, value_name = "GLOB")]
+    pub host: Option<String>,
+    /// Subject glob ("tcp/*:8080 *") [default: every subject].
+    #[arg(long, value_name = "GLOB")]
+    pub subject: Option<String>,
+    /// How long from now (or from --start) it lasts ("2h").
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, required_unless_present = "end")]
+    pub duration: Option<Duration>,
+    /// When it ends (RFC 3339), instead of --duration.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "duration")]
+    pub end: Option<i64>,
+    /// When it starts (RFC 3339) [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<i64>,
+    /// Why (the change, the ticket).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: String,
+}
+
+/// `wardctl silence list`.
+#[derive(Debug, Args)]
+pub struct SilenceListArgs {
+    /// Also silences that have ended.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `wardctl silence expire`.
+#[derive(Debug, Args)]
+pub struct SilenceExpireArgs {
+    /// The silence's id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+/// A lower bound on when an alert was last seen: a window back from now, or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    Window(Duration),
+    Time(i64),
+}
+
+impl Since {
+    /// The bound in Unix seconds at `now`.
+    pub fn at(self, now: i64) -> i64 {
+        match self {
+            Since::Window(d) => now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            Since::Time(t) => t,
+        }
+    }
+}
+
+fn parse_since(text: &str) -> Result<Since, String> {
+    if let Ok(t) = parse_time(text) {
+        return Ok(Since::Time(t));
+    }
+    parse_duration(text)
+        .map(Since::Window)
+        .map_err(|e| format!("{e}, or a time such as 2026-12-01T00:00:00Z"))
+}
+
+/// Parses an RFC 3339 time ("2026-12-08T14:00:00Z") into Unix seconds.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.timestamp())
+        .map_err(|e| format!("{e}; expected a time such as 2026-12-08T14:00:00Z"))
+}
+
+fn parse_severity(text: &str) -> Result<String, String> {
+    text.parse::<crate::store::alerts::Severity>()
+        .map(|s| s.as_str().to_owned())
 }
 
 /// `wardctl hosts`.
@@ -175,6 +364,78 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("wardctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn alert_commands_parse() {
+        let cli = parse(&[
+            "alerts",
+            "--status",
+            "all",
+            "--severity",
+            "high,critical",
+            "--since",
+            "2h",
+        ])
+        .unwrap();
+        let Command::Alerts(a) = cli.command else {
+            panic!("expected alerts")
+        };
+        assert_eq!(a.status, Some(StatusFilter::All));
+        assert_eq!(a.severity, ["high", "critical"]);
+        assert_eq!(a.since, Some(Since::Window(Duration::from_secs(7200))));
+        assert!(a.watch.is_none());
+        let cli = parse(&["alerts", "watch", "--after", "42"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alerts(AlertsArgs {
+                watch: Some(AlertsCommand::Watch(WatchArgs {
+                    after: Some(42),
+                    ..
+                })),
+                ..
+            })
+        ));
+        assert!(parse(&["alerts", "--severity", "urgent"]).is_err());
+        let cli = parse(&["alert", "12"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Alert(AlertArgs {
+                id: Some(12),
+                action: None
+            })
+        ));
+        let cli = parse(&["alert", "ack", "12", "--note", "on it"]).unwrap();
+        let Command::Alert(AlertArgs {
+            action: Some(AlertAction::Ack(n)),
+            ..
+        }) = cli.command
+        else {
+            panic!("expected ack")
+        };
+        assert_eq!((n.id, n.note.as_str()), (12, "on it"));
+        assert!(parse(&["alert"]).is_err());
+        let cli = parse(&[
+            "silence",
+            "create",
+            "--host",
+            "web-*",
+            "--duration",
+            "2h",
+            "--comment",
+            "upgrade",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Silence(SilenceCommand::Create(_))
+        ));
+        assert!(parse(&["silence", "create", "--comment", "x"]).is_err());
+        let cli = parse(&["alerts", "--since", "2026-12-01T00:00:00Z"]).unwrap();
+        let Command::Alerts(a) = cli.command else {
+            panic!("expected alerts")
+        };
+        assert_eq!(a.since, Some(Since::Time(1_764_547_200)));
     }
 
     #[test]

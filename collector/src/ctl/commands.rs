@@ -11,7 +11,8 @@ use ward_proto::v1 as pb;
 use ward_proto::v1::admin_service_client::AdminServiceClient;
 
 use super::cli::{
-    Cli, Command, HostsArgs, PatchesArgs, SoftwareArgs, TokenCommand, TokenCreateArgs,
+    AlertsArgs, AlertsCommand, Cli, Command, HostsArgs, PatchesArgs, SoftwareArgs, TokenCommand,
+    TokenCreateArgs,
 };
 use super::connect::{self, CredentialPaths, Credentials, Target, TlsFailure};
 use super::output::{self, EnrollHint, SoftwareQuery, View};
@@ -78,6 +79,14 @@ pub enum Call<'a> {
     FindSoftware,
     ListPatches,
     CreateToken,
+    ListAlerts,
+    GetAlert,
+    AckAlert,
+    ResolveAlert,
+    WatchAlerts,
+    CreateSilence,
+    ListSilences,
+    ExpireSilence,
 }
 
 impl Call<'_> {
@@ -88,6 +97,14 @@ impl Call<'_> {
             Call::FindSoftware => "find software",
             Call::ListPatches => "list the fleet's patch state",
             Call::CreateToken => "create an enrolment token",
+            Call::ListAlerts => "list alerts",
+            Call::GetAlert => "show the alert",
+            Call::AckAlert => "acknowledge the alert",
+            Call::ResolveAlert => "resolve the alert",
+            Call::WatchAlerts => "watch alerts",
+            Call::CreateSilence => "create the silence",
+            Call::ListSilences => "list silences",
+            Call::ExpireSilence => "expire the silence",
         }
     }
 }
@@ -199,9 +216,15 @@ pub async fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         credentials,
         timeout: global.timeout,
     };
-    let text = session
-        .execute(&cli.command, &View::now(global.output))
-        .await?;
+    let view = View::now(global.output);
+    if let Command::Alerts(AlertsArgs {
+        watch: Some(AlertsCommand::Watch(args)),
+        ..
+    }) = &cli.command
+    {
+        return session.watch(args, &view, out).await;
+    }
+    let text = session.execute(&cli.command, &view).await?;
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
         _ => Ok(()),
@@ -256,6 +279,15 @@ impl Session {
                 let token = self.create_token(args).await?;
                 Ok(output::token(view, &token, &hint)?)
             }
+            Command::Alerts(AlertsArgs { watch: Some(_), .. }) => Err(Error::Usage(
+                "`alerts watch` streams; run it with `wardctl alerts watch`".into(),
+            )),
+            Command::Alerts(args) => {
+                let alerts = self.list_alerts(args, view.now).await?;
+                Ok(output::alerts::alerts(view, &alerts)?)
+            }
+            Command::Alert(args) => self.alert(args, view).await,
+            Command::Silence(command) => self.silence(command, view).await,
         }
     }
 
@@ -407,6 +439,8 @@ fn status_message(status: &Status) -> String {
         text
     }
 }
+
+mod alerts;
 
 #[cfg(test)]
 mod tests;

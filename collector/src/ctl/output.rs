@@ -1083,5 +1083,7 @@ where
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+pub mod alerts;
+
 #[cfg(test)]
 mod tests;
