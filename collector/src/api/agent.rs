@@ -55,7 +55,7 @@ impl pb::agent_service_server::AgentService for AgentApi {
             .shared
             .authority
             .issue_agent(&r.csr_pem, &host_id)
-            .map_err(status::invalid)?;
+            .map_err(status::from_issue)?;
         let hostname: String = r.hostname.chars().take(253).collect();
         let host = NewHost {
             id: host_id.clone(),
@@ -88,7 +88,7 @@ impl pb::agent_service_server::AgentService for AgentApi {
         req: Request<pb::ReportRequest>,
     ) -> Result<Response<pb::ReportResponse>, Status> {
         let host = auth::agent(&self.shared, &req).await?;
-        let report = Report::try_from(req.into_inner()).map_err(status::invalid)?;
+        let report = Report::try_from(req.into_inner()).map_err(status::from_convert)?;
         let sequence = report.sequence;
         let outcome = self
             .shared

@@ -18,7 +18,7 @@ pub fn peer<T>(req: &Request<T>) -> Result<Peer, Status> {
     let leaf = certs
         .first()
         .ok_or_else(|| Status::unauthenticated("empty client certificate chain"))?;
-    identity::identify(leaf.as_ref()).map_err(|e| Status::unauthenticated(e.to_string()))
+    identity::identify(leaf.as_ref()).map_err(super::status::from_identity)
 }
 
 /// Returns the host id of an enrolled, non-revoked agent making the request.
