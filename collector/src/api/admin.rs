@@ -164,7 +164,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::CreateEnrollmentTokenRequest>,
     ) -> Result<Response<pb::CreateEnrollmentTokenResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         let r = req.into_inner();
         let uses = if r.uses == 0 { 1 } else { r.uses };
         if uses > MAX_TOKEN_USES {
