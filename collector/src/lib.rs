@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod ctl;
 pub mod pki;
+#[cfg(feature = "quickstart")]
 pub mod quickstart;
 pub mod rules;
 pub mod server;
