@@ -13,8 +13,6 @@ pub mod collect;
 pub mod config;
 /// OS, hardware and installed software, read from a root directory.
 pub mod inventory;
-/// Tracing set-up and error rendering.
-pub mod logging;
 /// Pending updates, reboot and restart state.
 pub mod patches;
 /// The `run` loop: reports, heartbeats, backoff.

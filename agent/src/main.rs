@@ -12,7 +12,8 @@ use ward_agent::collect::{self, Child};
 use ward_agent::config::{self, Config};
 use ward_agent::transport::enrol;
 use ward_agent::transport::identity::StateDir;
-use ward_agent::{cli, logging, service};
+use ward_agent::{cli, service};
+use ward_runtime::{logging, shutdown};
 
 /// Exit code for bad configuration or usage (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -152,7 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string(&summary)?);
                     return Ok(());
                 }
-                agent.run(service::shutdown_signal()).await?;
+                agent.run(shutdown::signal()).await?;
                 Ok(())
             })
         }

@@ -303,29 +303,6 @@ fn log_failure(what: &str, e: &Error, retry_in: Option<Duration>) {
     }
 }
 
-/// Returns a future that completes on Ctrl-C (SIGINT) or SIGTERM (what systemd sends on
-/// stop). The handlers are installed by this call, not at the first poll, so a signal
-/// that arrives once the caller has announced readiness is never lost. Must be called
-/// inside a Tokio runtime.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    use tokio::signal::unix::{SignalKind, signal};
-    let interrupt = signal(SignalKind::interrupt());
-    let terminate = signal(SignalKind::terminate());
-    async move {
-        match (interrupt, terminate) {
-            (Ok(mut i), Ok(mut t)) => {
-                tokio::select! {
-                    _ = i.recv() => {}
-                    _ = t.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-}
-
 /// Returns `d` moved by up to ±`fraction` of itself, at random.
 fn jittered(d: Duration, fraction: f64) -> Duration {
     let f = 1.0 + fraction * (2.0 * rand::random::<f64>() - 1.0);

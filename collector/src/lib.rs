@@ -6,6 +6,7 @@ pub mod config;
 pub mod ctl;
 pub mod pipeline;
 pub mod pki;
+#[cfg(feature = "quickstart")]
 pub mod quickstart;
 pub mod rules;
 pub mod sections;

@@ -30,7 +30,7 @@ pub struct Options {
 /// Runs the quickstart until Ctrl-C or SIGTERM.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     // Listen for Ctrl-C from the start: the user may press it as soon as we say so.
-    let interrupted = service::shutdown_signal();
+    let interrupted = ward_runtime::shutdown::signal();
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;

@@ -11,11 +11,13 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tower_layer::Layer;
 use ward_proto::v1 as pb;
 
 use crate::api::Shared;
 use crate::api::admin::AdminApi;
 use crate::api::agent::AgentApi;
+use crate::api::auth::AuthLayer;
 use crate::config::Config;
 use crate::pipeline::{Pipeline, timer};
 use crate::pki::{Authority, ca};
@@ -111,8 +113,8 @@ pub async fn start(
     let tls = ServerTlsConfig::new()
         .identity(server_identity)
         .client_ca_root(Certificate::from_pem(authority.ca_pem()))
-        // Enrol is the one RPC a peer without a certificate may call; every other handler
-        // demands one (api::auth).
+        // Enrol is the one RPC a peer without a certificate may call; each service's auth
+        // layer demands one everywhere else (api::auth).
         .client_auth_optional(true);
 
     let fingerprint = authority.fingerprint();
@@ -123,6 +125,7 @@ pub async fn start(
         authority: Arc::new(authority),
     };
     let max = config.max_message_bytes;
+    let agent_auth = AuthLayer::agent(shared.store.clone());
     let agent = pb::agent_service_server::AgentServiceServer::new(AgentApi::new(shared.clone()))
         .max_decoding_message_size(max)
         .accept_compressed(CompressionEncoding::Zstd)
@@ -168,8 +171,11 @@ pub async fn start(
         .timeout(config.request_timeout)
         .add_service(health)
         .add_service(reflection)
-        .add_service(agent)
-        .add_service(admin);
+        // Health and reflection stay open: load balancers probe health without a client
+        // certificate, and reflection describes only the public schema (docs/security.md).
+        // Each ward service sits behind its auth layer, so no handler runs unauthenticated.
+        .add_service(agent_auth.layer(agent))
+        .add_service(AuthLayer::admin().layer(admin));
     // Load balancers see the collector leave before it stops answering; the timed rules
     // stop with the server.
     let (stop_timer, timer_stopped) = tokio::sync::oneshot::channel::<()>();

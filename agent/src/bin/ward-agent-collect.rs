@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ward_agent::{cli, collect, logging};
+use ward_agent::{cli, collect};
+use ward_runtime::logging;
 
 #[derive(Parser)]
 #[command(

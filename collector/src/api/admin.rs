@@ -52,7 +52,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::AckAlertRequest>,
     ) -> Result<Response<pb::AckAlertResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         alerts::ack(&self.shared, &admin, req.into_inner()).await
     }
 
@@ -60,7 +60,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::ResolveAlertRequest>,
     ) -> Result<Response<pb::ResolveAlertResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         alerts::resolve(&self.shared, &admin, req.into_inner()).await
     }
 
@@ -76,7 +76,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::CreateSilenceRequest>,
     ) -> Result<Response<pb::CreateSilenceResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         alerts::create_silence(&self.shared, &admin, req.into_inner()).await
     }
 
@@ -92,7 +92,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::ExpireSilenceRequest>,
     ) -> Result<Response<pb::ExpireSilenceResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         alerts::expire_silence(&self.shared, &admin, req.into_inner()).await
     }
 
@@ -231,7 +231,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::CreateEnrollmentTokenRequest>,
     ) -> Result<Response<pb::CreateEnrollmentTokenResponse>, Status> {
-        let admin = auth::admin(&req)?;
+        let admin = auth::admin(&req)?.name;
         let r = req.into_inner();
         let uses = if r.uses == 0 { 1 } else { r.uses };
         if uses > MAX_TOKEN_USES {

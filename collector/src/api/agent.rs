@@ -55,7 +55,7 @@ impl pb::agent_service_server::AgentService for AgentApi {
             .shared
             .authority
             .issue_agent(&r.csr_pem, &host_id)
-            .map_err(status::invalid)?;
+            .map_err(status::from_issue)?;
         let hostname: String = r.hostname.chars().take(253).collect();
         let host = NewHost {
             id: host_id.clone(),
@@ -87,8 +87,8 @@ impl pb::agent_service_server::AgentService for AgentApi {
         &self,
         req: Request<pb::ReportRequest>,
     ) -> Result<Response<pb::ReportResponse>, Status> {
-        let host = auth::agent(&self.shared, &req).await?;
-        let report = Report::try_from(req.into_inner()).map_err(status::invalid)?;
+        let host = auth::agent(&req)?.host_id;
+        let report = Report::try_from(req.into_inner()).map_err(status::from_convert)?;
         let sequence = report.sequence;
         let outcome = self
             .shared
@@ -122,7 +122,7 @@ impl pb::agent_service_server::AgentService for AgentApi {
         &self,
         req: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
-        let host = auth::agent(&self.shared, &req).await?;
+        let host = auth::agent(&req)?.host_id;
         let r = req.into_inner();
         let version: String = r.agent_version.chars().take(64).collect();
         let held = self

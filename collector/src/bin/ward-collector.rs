@@ -1,5 +1,5 @@
 //! `ward-collector`: serves the fleet (`serve`) or shows Ward end to end on this machine
-//! (`quickstart`).
+//! (`quickstart`, when built with the `quickstart` feature, the default).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ward_collector::config::{self, Config};
-use ward_collector::{quickstart, server};
+use ward_collector::server;
+use ward_runtime::{logging, shutdown};
 
 /// Exit code for bad configuration or usage (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -38,6 +39,7 @@ enum Command {
         listen: Option<SocketAddr>,
     },
     /// Starts a collector on 127.0.0.1 and an agent for this machine, and shows the result.
+    /// (Needs a build with the `quickstart` feature, the default.)
     Quickstart {
         /// Data directory.
         #[arg(long, value_name = "DIR", default_value = "ward-data")]
@@ -50,7 +52,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    ward_agent::logging::init("info");
+    logging::init("info");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -62,8 +64,10 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ward-collector: {}", ward_agent::logging::describe(&e));
-            if e.downcast_ref::<config::Error>().is_some() {
+            eprintln!("ward-collector: {}", logging::describe(&e));
+            if e.downcast_ref::<config::Error>().is_some()
+                || e.downcast_ref::<NotBuiltIn>().is_some()
+            {
                 ExitCode::from(EXIT_CONFIG)
             } else {
                 ExitCode::FAILURE
@@ -89,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(l) = listen {
                 cfg.listen = l;
             }
-            let running = server::start(&cfg, ward_agent::service::shutdown_signal()).await?;
+            let running = server::start(&cfg, shutdown::signal()).await?;
             // Also on stdout, whatever the log filter: enrolling agents needs it.
             println!(
                 "listening on {}, CA fingerprint {}",
@@ -98,8 +102,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             running.task.await??;
             Ok(())
         }
-        Command::Quickstart { data_dir, listen } => {
-            quickstart::run(quickstart::Options { data_dir, listen }).await
-        }
+        Command::Quickstart { data_dir, listen } => quickstart(data_dir, listen).await,
     }
+}
+
+/// A subcommand this build of the collector left out.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} is not in this build of ward-collector (built without the `{0}` feature); rebuild with `cargo build -p ward-collector --features {0}`"
+)]
+struct NotBuiltIn(&'static str);
+
+#[cfg(feature = "quickstart")]
+async fn quickstart(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+    use ward_collector::quickstart::{Options, run};
+    run(Options { data_dir, listen }).await
+}
+
+#[cfg(not(feature = "quickstart"))]
+async fn quickstart(_data_dir: PathBuf, _listen: SocketAddr) -> anyhow::Result<()> {
+    Err(NotBuiltIn("quickstart").into())
 }

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    ward_agent::logging::init(DEFAULT_LOG_FILTER);
+    ward_runtime::logging::init(DEFAULT_LOG_FILTER);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

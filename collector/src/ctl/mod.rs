@@ -17,7 +17,7 @@ pub use commands::{Error, run};
 /// Renders an error and its causes on one line, skipping a cause whose text is already
 /// there: most messages embed their source, while tonic's transport errors say little on
 /// their own ("transport error") and keep the useful part (connection refused, certificate
-/// unknown) deeper down. The same rule as `ward_agent::logging::describe`, for errors that
+/// unknown) deeper down. The same rule as `ward_runtime::logging::describe`, for errors that
 /// are not `anyhow`.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     with_causes(error.to_string(), error.source())
