@@ -17,6 +17,9 @@ pub mod inventory;
 pub mod logging;
 /// Pending updates, reboot and restart state.
 pub mod patches;
+/// Security posture: listening sockets, administrators, SSH keys and settings, firewall,
+/// disk encryption, automatic updates, kernel hardening.
+pub mod posture;
 /// The `run` loop: reports, heartbeats, backoff.
 pub mod service;
 /// Enrolment, identity, the gRPC channel and the report protocol.
