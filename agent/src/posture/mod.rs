@@ -84,18 +84,14 @@ pub fn collect(root: &Path) -> pb::Posture {
         .as_ref()
         .map(|s| s.authorized_keys_files.clone())
         .unwrap_or_else(sshd::default_authorized_keys_files);
+    // Keys are read file by file: an unreadable file is an error, the others' keys stay.
     let authorized_keys = match &accounts {
         Some(accounts) => guarded("keys", &mut errors, || {
-            let read = keys::read(&root, accounts, &key_files);
-            match read.errors.into_iter().next() {
-                // One unreadable file is reported; the keys of the others are kept.
-                Some(first) if read.keys.is_empty() => Err(first),
-                Some(first) => {
-                    tracing::warn!(error = %first, "authorized keys partly read");
-                    Ok(read.keys)
-                }
-                None => Ok(read.keys),
-            }
+            Ok::<_, Error>(keys::read(&root, accounts, &key_files))
+        })
+        .map(|read| {
+            errors.extend(read.errors.iter().map(|e| format!("keys: {e}")));
+            read.keys
         })
         .unwrap_or_default(),
         None => Vec::new(),

@@ -75,20 +75,28 @@ fn a_failing_reader_is_named_and_the_others_still_report() {
     std::fs::create_dir_all(dir.path().join("etc/ssh/sshd_config")).unwrap();
     std::fs::remove_file(dir.path().join("proc/net/tcp")).unwrap();
     std::fs::create_dir_all(dir.path().join("proc/net/tcp")).unwrap();
+    // And one of two key files unreadable: its error, and the other's keys.
+    std::fs::create_dir_all(dir.path().join("home/alice/.ssh/authorized_keys2")).unwrap();
     let p = collect(dir.path());
-    assert_eq!(p.errors.len(), 2, "{:?}", p.errors);
+    assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
     assert!(
-        p.errors[0].starts_with("sockets: failed to read "),
+        p.errors[0].starts_with("keys: failed to read "),
+        "{:?}",
+        p.errors
+    );
+    assert!(p.errors[0].contains("authorized_keys2"), "{:?}", p.errors);
+    assert!(
+        p.errors[1].starts_with("sockets: failed to read "),
         "{:?}",
         p.errors
     );
     assert!(
-        p.errors[1].starts_with("sshd: failed to read "),
+        p.errors[2].starts_with("sshd: failed to read "),
         "{:?}",
         p.errors
     );
     assert!(
-        p.errors[1].contains("etc/ssh/sshd_config"),
+        p.errors[2].contains("etc/ssh/sshd_config"),
         "{:?}",
         p.errors
     );

@@ -53,9 +53,12 @@ fn unattended_upgrades(root: &Root) -> pb::AutoUpdates {
             .ok()
             .flatten()
             .is_some_and(|b| {
-                dpkg::parse_status(&b)
-                    .iter()
-                    .any(|p| p.name == "unattended-upgrades" && p.state == "installed")
+                // A scan first: most machines without it need no full parse.
+                const STANZA: &[u8] = b"Package: unattended-upgrades\n";
+                b.windows(STANZA.len()).any(|w| w == STANZA)
+                    && dpkg::parse_status(&b)
+                        .iter()
+                        .any(|p| p.name == "unattended-upgrades" && p.state == "installed")
             });
     if !installed {
         return none("apt system without the unattended-upgrades package");
