@@ -1,4 +1,5 @@
-//! The one-shot local commands that need no collector: `inventory` and `patches`. Their
+//! The one-shot local commands that need no collector: `inventory`, `patches` and
+//! `posture`. Their
 //! arguments are parsed by `ward-agent` (which then hands the command to
 //! `ward-agent-collect`, unchanged) and run by `ward-agent-collect`.
 
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::config;
 use crate::transport::identity::StateDir;
-use crate::{inventory, patches};
+use crate::{inventory, patches, posture};
 
 /// `inventory`: prints this machine's inventory (os, hardware, software).
 #[derive(Debug, Clone, clap::Args)]
@@ -39,6 +40,18 @@ pub struct PatchesArgs {
     /// directory (read, never written; absent or unreadable shows no times).
     #[arg(long, value_name = "DIR", default_value = config::DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
+}
+
+/// `posture`: prints this machine's security posture.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PostureArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Inspect the system mounted at DIR instead of this one (the firewall is then not
+    /// read: only the running system's loaded ruleset can be).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
 }
 
 /// Runs `inventory`.
@@ -74,6 +87,20 @@ pub fn patches(args: PatchesArgs) -> anyhow::Result<()> {
         );
     } else {
         print!("{}", patches::render_table(&report));
+    }
+    Ok(())
+}
+
+/// Runs `posture`.
+pub fn posture(args: PostureArgs) -> anyhow::Result<()> {
+    let report = posture::collect_checked(&args.root)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&posture::to_json(&report))?
+        );
+    } else {
+        print!("{}", posture::render_table(&report));
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! How the service gathers what it reports: the inventory (os, hardware, software) and the
-//! patch state, as one [`Snapshot`].
+//! patch state, as one [`Snapshot`]; and the posture section ([`Child::posture`]).
 //!
 //! The service (`ward-agent run`) does not read package databases itself: it runs the
 //! `ward-agent-collect` program beside it ([`Child`]), which reads them, prints the
@@ -219,10 +219,33 @@ impl Collect for Child {
 }
 
 impl Child {
+    /// Reads the posture section with `ward-agent-collect posture --proto` in a child
+    /// process, with the same timeout and log handling as a snapshot. The section comes
+    /// canonicalized (`ward_proto::digest::canonicalize_posture`); a reader that failed
+    /// is named in its `errors`.
+    pub async fn posture(&self, root: &Path) -> Result<pb::Posture, String> {
+        let out = self
+            .run_helper(&["posture".as_ref(), "--proto".as_ref()], root)
+            .await?;
+        pb::Posture::decode(out.as_slice()).map_err(|e| {
+            format!(
+                "{} printed something that is not a posture section: {e}",
+                self.program.display()
+            )
+        })
+    }
+
     async fn run(&self, root: &Path) -> Result<Snapshot, String> {
+        let out = self.run_helper(&["snapshot".as_ref()], root).await?;
+        Snapshot::decode(&out).map_err(|e| format!("{} printed {e}", self.program.display()))
+    }
+
+    /// Runs the helper with `args` and `--root ROOT`; its stdout, once it exited with
+    /// success. Its stderr lines go to the log as warnings.
+    async fn run_helper(&self, args: &[&std::ffi::OsStr], root: &Path) -> Result<Vec<u8>, String> {
         let program = self.program.display();
         let child = tokio::process::Command::new(&self.program)
-            .arg("snapshot")
+            .args(args)
             .arg("--root")
             .arg(root)
             // The child's warnings reach the service's log through its stderr, below:
@@ -264,7 +287,7 @@ impl Child {
         {
             tracing::warn!(helper = HELPER, "{}", truncated(line.trim(), MAX_LOG_LINE));
         }
-        Snapshot::decode(&out.stdout).map_err(|e| format!("{program} printed {e}"))
+        Ok(out.stdout)
     }
 }
 

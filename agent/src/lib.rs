@@ -15,6 +15,9 @@ pub mod config;
 pub mod inventory;
 /// Pending updates, reboot and restart state.
 pub mod patches;
+/// Security posture: listening sockets, administrators, SSH keys and settings, firewall,
+/// disk encryption, automatic updates, kernel hardening.
+pub mod posture;
 /// The `run` loop: reports, heartbeats, backoff.
 pub mod service;
 /// Enrolment, identity, the gRPC channel and the report protocol.

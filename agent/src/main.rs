@@ -1,6 +1,7 @@
 //! `ward-agent`: the service (`run`), enrolment (`enroll`) and one-shot local commands.
-//! What reads the system (`inventory`, `patches`, and the collection behind each report)
-//! is in `ward-agent-collect`, run beside this program (see `ward_agent::collect`).
+//! What reads the system (`inventory`, `patches`, `posture`, and the collection behind
+//! each report) is in `ward-agent-collect`, run beside this program (see
+//! `ward_agent::collect`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -36,6 +37,10 @@ enum Command {
     /// Prints this machine's patch state (pending updates, reboot, kernels, restarts);
     /// needs no collector.
     Patches(cli::PatchesArgs),
+    /// Prints this machine's security posture (listening sockets, administrators, SSH
+    /// keys and settings, firewall, disk encryption, automatic updates, kernel); needs no
+    /// collector.
+    Posture(cli::PostureArgs),
     /// Enrols this machine with a collector, using a one-time token.
     Enroll {
         /// Collector address, https://HOST:PORT.
@@ -77,7 +82,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The helper sets up its own logging for the commands handed to it.
-    if !matches!(cli.command, Command::Inventory(_) | Command::Patches(_)) {
+    if !matches!(
+        cli.command,
+        Command::Inventory(_) | Command::Patches(_) | Command::Posture(_)
+    ) {
         logging::init("info");
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -99,7 +107,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Checked by the parser above, run by the helper with the same arguments.
-        Command::Inventory(_) | Command::Patches(_) => hand_to_helper(),
+        Command::Inventory(_) | Command::Patches(_) | Command::Posture(_) => hand_to_helper(),
         Command::Enroll {
             collector,
             ca_fingerprint,

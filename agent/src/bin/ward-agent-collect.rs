@@ -1,6 +1,7 @@
 //! `ward-agent-collect`: reads the system for `ward-agent`. It runs the one-shot
-//! `inventory` and `patches` commands that `ward-agent` hands to it, and `snapshot`, which
-//! the service runs before each report (see `ward_agent::collect`).
+//! `inventory`, `patches` and `posture` commands that `ward-agent` hands to it,
+//! `snapshot`, which the service runs before each report, and `posture --proto`, which
+//! prints the posture section as protobuf for the service (see `ward_agent::collect`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,6 +28,14 @@ enum Command {
     Inventory(cli::InventoryArgs),
     /// Prints this machine's patch state (pending updates, reboot, kernels, restarts).
     Patches(cli::PatchesArgs),
+    /// Prints this machine's security posture.
+    Posture {
+        #[command(flatten)]
+        args: cli::PostureArgs,
+        /// Write the posture section as protobuf on stdout, for `ward-agent run`.
+        #[arg(long, hide = true, conflicts_with = "json")]
+        proto: bool,
+    },
     /// Writes the inventory and patch state as protobuf on stdout, for `ward-agent run`.
     #[command(hide = true)]
     Snapshot {
@@ -42,6 +51,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inventory(args) => cli::inventory(args),
         Command::Patches(args) => cli::patches(args),
+        Command::Posture { args, proto: false } => cli::posture(args),
+        Command::Posture { args, proto: true } => posture_proto(&args.root),
         Command::Snapshot { root } => snapshot(&root),
     };
     match result {
@@ -57,6 +68,15 @@ fn snapshot(root: &std::path::Path) -> anyhow::Result<()> {
     let snapshot = collect::snapshot(root)?;
     let mut out = std::io::stdout().lock();
     out.write_all(&snapshot.encode())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn posture_proto(root: &std::path::Path) -> anyhow::Result<()> {
+    use prost::Message;
+    let posture = ward_agent::posture::collect_checked(root)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&posture.encode_to_vec())?;
     out.flush()?;
     Ok(())
 }
