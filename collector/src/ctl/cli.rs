@@ -435,7 +435,7 @@ mod tests {
         let Command::Alerts(a) = cli.command else {
             panic!("expected alerts")
         };
-        assert_eq!(a.since, Some(Since::Time(1_764_547_200)));
+        assert_eq!(a.since, Some(Since::Time(1_796_083_200)));
     }
 
     #[test]

@@ -38,6 +38,12 @@ macro_rules! conformance_tests {
             patches_full_delta_unchanged_and_summary,
             patches_bad_delta_changes_nothing,
             list_patches_filters_and_counts_silent_hosts,
+            alerts_dedup_by_fingerprint_across_reports,
+            alerts_ack_resolve_and_reopen_keep_one_history,
+            silences_mark_alerts_and_expire,
+            timed_rules_offline_clone_and_certificates,
+            a_sequence_that_goes_back_raises_host_restored,
+            alert_events_stream_in_order_and_list_filters_page,
         );
     };
     (@each $open:expr; $($name:ident),* $(,)?) => {
@@ -51,6 +57,9 @@ macro_rules! conformance_tests {
     };
 }
 pub(crate) use conformance_tests;
+
+mod alerts;
+pub(crate) use alerts::*;
 
 // ---- fixtures ----
 
