@@ -71,10 +71,40 @@ impl Collector {
         Ok(c)
     }
 
+    /// Starts a collector on 127.0.0.1:0 in a fresh temporary data directory, with
+    /// `config` (TOML: `[alerts]`, `[rules.<id>]`, ...) as its configuration file.
+    pub fn start_with_config(config: &str) -> anyhow::Result<Self> {
+        let tmp = tempfile::tempdir()?;
+        let data_dir = tmp.path().join("collector");
+        let file = tmp.path().join("collector.toml");
+        std::fs::write(&file, config)?;
+        let mut c = Self::spawn(&data_dir, "127.0.0.1:0", Some(&file))?;
+        c._tmp = Some(tmp);
+        Ok(c)
+    }
+
     /// Starts a collector on `listen` with `data_dir`, waiting for its readiness line.
     pub fn start_in(data_dir: &Path, listen: &str) -> anyhow::Result<Self> {
-        let mut child = Command::new(bin("ward-collector")?)
-            .args(["serve", "--listen", listen, "--data-dir"])
+        Self::spawn(data_dir, listen, None)
+    }
+
+    /// Starts a collector on `listen` with `data_dir` and the configuration file `config`.
+    pub fn start_in_with_config(
+        data_dir: &Path,
+        listen: &str,
+        config: &Path,
+    ) -> anyhow::Result<Self> {
+        Self::spawn(data_dir, listen, Some(config))
+    }
+
+    fn spawn(data_dir: &Path, listen: &str, config: Option<&Path>) -> anyhow::Result<Self> {
+        let mut command = Command::new(bin("ward-collector")?);
+        command.arg("serve");
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
+            .args(["--listen", listen, "--data-dir"])
             .arg(data_dir)
             .env("WARD_LOG", "info")
             .env_remove("WARD_LOG_FORMAT")
@@ -170,6 +200,36 @@ impl Collector {
         let path = dir.join(format!("token-{}", &token[token.len() - 8..]));
         std::fs::write(&path, format!("{token}\n"))?;
         Ok(path)
+    }
+
+    /// Asks `wardctl alerts --output json` with `args` until `until` holds for the
+    /// answer (an array of alerts), for at most `within`; returns that answer.
+    pub fn wait_for_alerts(
+        &self,
+        args: &[&str],
+        within: Duration,
+        until: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let deadline = Instant::now() + within;
+        let mut all = vec!["alerts"];
+        all.extend_from_slice(args);
+        loop {
+            let v = self.wardctl_json(&all)?;
+            let alerts = v
+                .as_array()
+                .cloned()
+                .context("alerts JSON is not an array")?;
+            if until(&alerts) {
+                return Ok(alerts);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "alerts {args:?} did not reach the expected state within {within:?}; last answer: {alerts:#?}\ncollector log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Returns the collector's log so far.
