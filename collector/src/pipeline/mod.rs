@@ -210,10 +210,12 @@ impl Pipeline {
         &self,
         tx: &mut dyn Tx,
         host: &HostRecord,
-        verdicts: Vec<Verdict>,
+        mut verdicts: Vec<Verdict>,
         now: i64,
     ) -> Result<u32, Error> {
-        if verdicts.iter().all(Verdict::is_empty) {
+        // Disabled rules cost nothing: not even the read of the host's alerts.
+        verdicts.retain(|v| !v.is_empty() && self.settings.get(v.rule).enabled);
+        if verdicts.is_empty() {
             return Ok(0);
         }
         let mut unresolved = Unresolved::new(tx.unresolved_alerts(Some(&host.id), None).await?);
