@@ -165,10 +165,7 @@ async fn latency(alerts: usize) {
         sequence += 1;
         let port = 10_000 + u32::try_from(i).unwrap();
         let sent = Instant::now();
-        agent
-            .report(report(sequence, &[22, port]))
-            .await
-            .unwrap();
+        agent.report(report(sequence, &[22, port])).await.unwrap();
         // Wait for this port's `opened` event (the previous port's `resolved` comes too).
         loop {
             let item = tokio::time::timeout(Duration::from_secs(10), stream.message())

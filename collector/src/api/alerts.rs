@@ -20,6 +20,9 @@ const WATCH_POLL: Duration = Duration::from_secs(1);
 /// Events buffered per watcher before it waits for the client to read.
 const WATCH_BUFFER: usize = 256;
 
+/// Longest host, rule or page-token filter accepted.
+const MAX_FILTER: usize = 512;
+
 /// The stream `WatchAlerts` answers with.
 pub type WatchStream =
     Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send + 'static>>;
@@ -29,6 +32,17 @@ pub async fn list(
     shared: &Shared,
     r: pb::ListAlertsRequest,
 ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+    // Bounded before anything reads them: globs are matched per row.
+    if r.host.len() > MAX_FILTER || r.rule.len() > MAX_FILTER || r.page_token.len() > MAX_FILTER {
+        return Err(Status::invalid_argument(format!(
+            "host, rule and page_token filters are at most {MAX_FILTER} bytes"
+        )));
+    }
+    if r.statuses.len() + r.severities.len() > 32 {
+        return Err(Status::invalid_argument(
+            "at most 32 statuses and severities in one request",
+        ));
+    }
     let parse_all = |values: &[String]| -> Result<Vec<String>, Status> {
         Ok(values
             .iter()
