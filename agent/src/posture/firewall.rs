@@ -175,7 +175,11 @@ pub fn parse_iptables_save(bytes: &[u8]) -> pb::Firewall {
         if let Some(t) = line.strip_prefix('*') {
             table = t;
             tables = tables.saturating_add(1);
-        } else if let Some(chain) = line.strip_prefix(':') {
+        } else if let Some(chain) = line.strip_prefix(':')
+            // iptables-save writes the name right after the colon; anything else is not
+            // a chain line.
+            && !chain.starts_with(|c: char| c.is_ascii_whitespace())
+        {
             let mut f = chain.split_ascii_whitespace();
             if let (Some("INPUT"), Some(policy), "filter") = (f.next(), f.next(), table) {
                 input_policy = policy.to_ascii_lowercase();

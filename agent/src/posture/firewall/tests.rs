@@ -82,6 +82,9 @@ fn iptables_save_policies_and_rules() {
     let reject = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 23 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
     assert!(parse_iptables_save(reject.as_bytes()).enforcing);
     assert_eq!(parse_iptables_save(b"").backend, "none");
+    // Found by the posture_firewall fuzz target: a blank after the colon is no chain line.
+    let spaced = "*filter\n: INPUT -pt \n";
+    assert_eq!(parse_iptables_save(spaced.as_bytes()).input_policy, "");
 }
 
 #[test]
