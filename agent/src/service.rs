@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::patches;
 use crate::transport::channel;
 use crate::transport::identity::{self, Credentials, Identity, StateDir};
-use crate::transport::report::{self, Summary};
+use crate::transport::report::{self, Contents, Summary};
 use crate::transport::state::ReportState;
 
 type Client = pb::agent_service_client::AgentServiceClient<Channel>;
@@ -138,7 +138,8 @@ impl Agent {
         let patches = self.stamp_patches(patches);
         let mut client = self.client().await?;
         for _ in 0..=MAX_FOLLOWUPS {
-            let prepared = report::prepare(&self.state, &inv, patches.as_ref(), &self.force_full);
+            let contents = Contents::inventory(&inv, patches.as_ref(), None);
+            let prepared = report::prepare(&self.state, &contents, &self.force_full);
             let summary = prepared.summary.clone();
             let resp = match client.report(prepared.request.clone()).await {
                 Ok(r) => r.into_inner(),
