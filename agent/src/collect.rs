@@ -1,5 +1,6 @@
 //! How the service gathers what it reports: the inventory (os, hardware, software) and the
-//! patch state, as one [`Snapshot`]; and the posture section ([`Child::posture`]).
+//! patch state, as one [`Snapshot`]; and the posture section ([`Collect::posture`]), read
+//! on its own, more often.
 //!
 //! The service (`ward-agent run`) does not read package databases itself: it runs the
 //! `ward-agent-collect` program beside it ([`Child`]), which reads them, prints the
@@ -40,10 +41,17 @@ pub struct Snapshot {
 /// What [`Collect::collect`] returns: a snapshot, or a message for the log.
 pub type Collecting<'a> = Pin<Box<dyn Future<Output = Result<Snapshot, String>> + Send + 'a>>;
 
-/// A way to gather a [`Snapshot`] of the system mounted at a root.
+/// What [`Collect::posture`] returns: the posture section, or a message for the log.
+pub type Reading<'a> = Pin<Box<dyn Future<Output = Result<pb::Posture, String>> + Send + 'a>>;
+
+/// A way to gather a [`Snapshot`] and the posture section of the system mounted at a root.
 pub trait Collect: Send + Sync {
     /// Collects; an error is a message for the log (the inventory could not be read).
     fn collect<'a>(&'a self, root: &'a Path) -> Collecting<'a>;
+
+    /// Reads the posture section, in canonical order; an error is a message for the log
+    /// (a reader that failed is only named in the section's `errors`).
+    fn posture<'a>(&'a self, root: &'a Path) -> Reading<'a>;
 }
 
 /// Collects in the calling process (it takes milliseconds: done in place, not on a
@@ -56,6 +64,11 @@ impl Collect for InProcess {
         Box::pin(std::future::ready(
             snapshot(root).map_err(|e| e.to_string()),
         ))
+    }
+
+    fn posture<'a>(&'a self, root: &'a Path) -> Reading<'a> {
+        // Each reader is guarded (a failure or panic is named in `errors`): no error here.
+        Box::pin(std::future::ready(Ok(crate::posture::collect(root))))
     }
 }
 
@@ -215,6 +228,10 @@ pub fn helper_path() -> PathBuf {
 impl Collect for Child {
     fn collect<'a>(&'a self, root: &'a Path) -> Collecting<'a> {
         Box::pin(self.run(root))
+    }
+
+    fn posture<'a>(&'a self, root: &'a Path) -> Reading<'a> {
+        Box::pin(Child::posture(self, root))
     }
 }
 

@@ -48,6 +48,20 @@ struct RawConfig {
     /// How long `ward-agent-collect` may take to read the system before it is stopped.
     #[serde(default, with = "humantime_serde::option")]
     collect_timeout: Option<Duration>,
+    /// The `[posture]` table.
+    #[serde(default)]
+    posture: RawPosture,
+}
+
+/// The `[posture]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPosture {
+    /// Whether the posture section is read and reported.
+    enabled: Option<bool>,
+    /// How often the posture is read; a change is reported at once.
+    #[serde(default, with = "humantime_serde::option")]
+    interval: Option<Duration>,
 }
 
 /// Validated agent configuration.
@@ -60,6 +74,32 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     pub jitter: f64,
     pub collect_timeout: Duration,
+    pub posture: Posture,
+}
+
+/// How the posture section is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posture {
+    /// Whether the posture section is read and reported.
+    pub enabled: bool,
+    /// How often it is read (at least [`Posture::MIN_INTERVAL`]); a changed posture is
+    /// reported at once, on its own.
+    pub interval: Duration,
+}
+
+impl Posture {
+    /// The shortest posture interval accepted: reading it walks every process's file
+    /// descriptors, cheap but not free.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+}
+
+impl Default for Posture {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Default for Config {
@@ -72,6 +112,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_secs(60),
             jitter: 0.1,
             collect_timeout: Duration::from_secs(300),
+            posture: Posture::default(),
         }
     }
 }
@@ -121,6 +162,13 @@ impl Config {
             }
             Some(t) => t,
         };
+        let posture_interval = raw.posture.interval.unwrap_or(d.posture.interval);
+        if posture_interval < Posture::MIN_INTERVAL {
+            return Err(invalid(
+                "posture.interval",
+                "must be at least 10s (a duration such as \"5m\")",
+            ));
+        }
         if let Some(c) = &raw.collector
             && !c.starts_with("https://")
         {
@@ -134,6 +182,10 @@ impl Config {
             heartbeat_interval,
             jitter,
             collect_timeout,
+            posture: Posture {
+                enabled: raw.posture.enabled.unwrap_or(d.posture.enabled),
+                interval: posture_interval,
+            },
         })
     }
 }
@@ -181,6 +233,51 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("collect_timeout"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn posture_table_has_defaults_a_floor_and_named_errors() {
+        let c = Config::parse(Path::new("a.toml"), "").unwrap();
+        assert_eq!(
+            c.posture,
+            Posture {
+                enabled: true,
+                interval: Duration::from_secs(300)
+            }
+        );
+        let c = Config::parse(
+            Path::new("a.toml"),
+            "[posture]\ninterval = \"10s\"\nenabled = false\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.posture,
+            Posture {
+                enabled: false,
+                interval: Duration::from_secs(10)
+            }
+        );
+        let e = Config::parse(
+            Path::new("/etc/ward/agent.toml"),
+            "[posture]\ninterval = \"9s\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("/etc/ward/agent.toml")
+                && e.contains("posture.interval")
+                && e.contains("10s"),
+            "{e}"
+        );
+        for bad in [
+            "[posture]\ninterval = \"soon\"",
+            "[posture]\nintervall = \"1m\"",
+        ] {
+            let e = Config::parse(Path::new("a.toml"), bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("a.toml") && e.contains("interval"), "{bad}: {e}");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The service loop of `ward-agent run`: an inventory report at start and then every
-//! interval (jittered, so a fleet restarted together does not report together), a light
+//! interval (jittered, so a fleet restarted together does not report together), the
+//! posture read every posture interval and reported on its own when it changed, a light
 //! heartbeat in between, reconnection with capped exponential backoff while the collector
-//! is away. It sleeps between events: no polling.
+//! is away. It sleeps until the next of these events: no polling.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
+use ward_proto::section::{self, Posture};
 use ward_proto::v1 as pb;
 
 use crate::collect::{Collect, Snapshot};
@@ -16,7 +18,7 @@ use crate::config::Config;
 use crate::patches;
 use crate::transport::channel;
 use crate::transport::identity::{self, Credentials, Identity, StateDir};
-use crate::transport::report::{self, Summary};
+use crate::transport::report::{self, Contents, Summary};
 use crate::transport::state::ReportState;
 
 type Client = pb::agent_service_client::AgentServiceClient<Channel>;
@@ -55,7 +57,7 @@ pub struct Agent {
     force_full: Vec<pb::Section>,
     /// When the last report was acknowledged, so `run` does not repeat one just made.
     reported_at: Option<Instant>,
-    /// How the inventory and patch state are read.
+    /// How the inventory, patch state and posture are read.
     collector: Box<dyn Collect>,
 }
 
@@ -121,7 +123,8 @@ impl Agent {
         }
     }
 
-    /// Collects the inventory and reports it, following up until the collector holds it.
+    /// Collects the inventory, patch state and posture and reports them, following up
+    /// until the collector holds them.
     pub async fn report_once(&mut self) -> Result<Summary, Error> {
         self.check_certificate_expiry();
         // Collection takes milliseconds (in a child process for the service): waiting for
@@ -136,9 +139,57 @@ impl Agent {
             .await
             .map_err(Error::Collect)?;
         let patches = self.stamp_patches(patches);
+        let posture = self.read_posture().await;
+        let summary = self
+            .send(&Contents::inventory(
+                &inv,
+                patches.as_ref(),
+                posture.as_ref(),
+            ))
+            .await?;
+        self.reported_at = Some(Instant::now());
+        Ok(summary)
+    }
+
+    /// Reads the posture and, when it differs from what the collector acknowledged (or
+    /// the collector asked for it again), reports it on its own: the collector keeps the
+    /// other sections. Returns the report's summary, or None when nothing was sent.
+    pub async fn check_posture(&mut self) -> Result<Option<Summary>, Error> {
+        let Some(posture) = self.read_posture().await else {
+            return Ok(None);
+        };
+        let (posture, hash) = section::canonical::<Posture>(posture);
+        let held = self.state.posture.is_some_and(|a| a.local == hash);
+        if held && !self.force_full.contains(&pb::Section::Posture) {
+            tracing::debug!("posture unchanged");
+            return Ok(None);
+        }
+        tracing::info!("posture changed; reporting it");
+        self.send(&Contents::posture(&posture)).await.map(Some)
+    }
+
+    /// Reads the posture section when it is enabled. A failed read is logged and the
+    /// section left out of the report: the collector keeps the last posture it holds.
+    async fn read_posture(&self) -> Option<pb::Posture> {
+        if !self.config.posture.enabled {
+            return None;
+        }
+        match self.collector.posture(&self.config.root).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!(error = %e, "posture not read; the collector keeps the last one it holds");
+                None
+            }
+        }
+    }
+
+    /// Sends a report of `contents`, following up (sections asked for in full, a used
+    /// sequence number) until the collector holds what it carries.
+    async fn send(&mut self, contents: &Contents<'_>) -> Result<Summary, Error> {
+        let carried = contents.sections();
         let mut client = self.client().await?;
         for _ in 0..=MAX_FOLLOWUPS {
-            let prepared = report::prepare(&self.state, &inv, patches.as_ref(), &self.force_full);
+            let prepared = report::prepare(&self.state, contents, &self.force_full);
             let summary = prepared.summary.clone();
             let resp = match client.report(prepared.request.clone()).await {
                 Ok(r) => r.into_inner(),
@@ -156,12 +207,19 @@ impl Agent {
                 hardware = ?summary.hardware,
                 software = ?summary.software,
                 patches = ?summary.patches,
+                posture = ?summary.posture,
                 duplicate = resp.duplicate,
                 "report acknowledged"
             );
-            self.force_full = follow.send_full;
-            if self.force_full.is_empty() && !follow.resend {
-                self.reported_at = Some(Instant::now());
+            // A section asked for in full stays forced until a report carries it: one
+            // this report did not carry (a heartbeat asked for it) waits for the next.
+            self.force_full.retain(|s| !carried.contains(s));
+            for s in follow.send_full {
+                if !self.force_full.contains(&s) {
+                    self.force_full.push(s);
+                }
+            }
+            if !follow.resend && !self.force_full.iter().any(|s| carried.contains(s)) {
                 return Ok(summary);
             }
         }
@@ -231,21 +289,37 @@ impl Agent {
         tokio::pin!(shutdown);
         let inventory_every = self.config.inventory_interval;
         let heartbeat_every = self.config.heartbeat_interval;
+        let posture_every = self
+            .config
+            .posture
+            .enabled
+            .then_some(self.config.posture.interval);
         // A report made just before (quickstart does one) counts as the first.
         let mut next_report = match self.reported_at {
             Some(at) => at + jittered(inventory_every, self.config.jitter),
             None => Instant::now(),
         };
+        // Every report reads the posture too, so the next read is due an interval after it.
+        let mut next_posture =
+            posture_every.map(|every| self.reported_at.unwrap_or_else(Instant::now) + every);
         let mut next_heartbeat = Instant::now() + heartbeat_every;
         let mut backoff = Duration::from_secs(1);
+        // While reports fail (the collector away), posture-only reports would fail too:
+        // the report that gets through carries the posture.
+        let mut reports_failing = false;
         tracing::info!(host = %self.identity.host_id, collector = %self.target.url, "agent started");
         loop {
+            let wake = [Some(next_report), Some(next_heartbeat), next_posture]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(next_report);
             tokio::select! {
                 () = &mut shutdown => {
                     tracing::info!("agent stopping");
                     return Ok(());
                 }
-                () = sleep_until(next_report.min(next_heartbeat)) => {}
+                () = sleep_until(wake) => {}
             }
             let now = Instant::now();
             if now >= next_report {
@@ -261,15 +335,36 @@ impl Agent {
                 match result {
                     Ok(_) => {
                         backoff = Duration::from_secs(1);
+                        reports_failing = false;
                         next_report = now + jittered(inventory_every, self.config.jitter);
                     }
                     Err(e) => {
                         log_failure("report", &e, Some(backoff));
+                        reports_failing = true;
                         next_report = now + jittered(backoff, 0.2);
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
+                next_posture = posture_every.map(|every| Instant::now() + every);
                 next_heartbeat = Instant::now() + jittered(heartbeat_every, 0.1);
+            } else if next_posture.is_some_and(|at| now >= at) {
+                if !reports_failing {
+                    let result = tokio::select! {
+                        () = &mut shutdown => {
+                            tracing::info!("agent stopping during a posture check");
+                            return Ok(());
+                        }
+                        r = self.check_posture() => r,
+                    };
+                    match result {
+                        Ok(Some(_)) => {
+                            next_heartbeat = Instant::now() + jittered(heartbeat_every, 0.1);
+                        }
+                        Ok(None) => {}
+                        Err(e) => log_failure("posture report", &e, posture_every),
+                    }
+                }
+                next_posture = posture_every.map(|every| Instant::now() + every);
             } else if now >= next_heartbeat {
                 let result = tokio::select! {
                     () = &mut shutdown => {

@@ -10,4 +10,10 @@ fn example_agent_config_parses() {
     let config = Config::load(&path).unwrap();
     assert_eq!(config.state_dir, Path::new("/var/lib/ward-agent"));
     assert_eq!(config.inventory_interval.as_secs(), 3600);
+    // The example states the defaults.
+    assert_eq!(
+        config.posture,
+        ward_agent::config::Posture::default(),
+        "deploy/config/agent.toml [posture]"
+    );
 }

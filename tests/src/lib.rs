@@ -7,7 +7,7 @@ pub mod fixture;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -318,5 +318,92 @@ impl Agent {
             );
         }
         Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// Starts `ward-agent run` with a config file written beside the state directory:
+    /// this agent's state directory and root, a short heartbeat, and `extra` (TOML
+    /// appended as is, such as a `[posture]` table). Killed on drop.
+    pub fn start(&self, extra: &str) -> anyhow::Result<Service> {
+        let config = self.state_dir.with_extension("toml");
+        std::fs::write(
+            &config,
+            format!(
+                "state_dir = {:?}\nroot = {:?}\ninventory_interval = \"1h\"\nheartbeat_interval = \"30s\"\n{extra}\n",
+                self.state_dir, self.root
+            ),
+        )?;
+        let mut child = Command::new(bin("ward-agent")?)
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("WARD_LOG", "info")
+            .env_remove("WARD_LOG_FORMAT")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("failed to start ward-agent run")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let log = std::sync::Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut l) = log2.0.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+                log2.1.notify_all();
+            }
+        });
+        Ok(Service { child, log })
+    }
+}
+
+/// A running `ward-agent run`, killed on drop.
+pub struct Service {
+    child: Child,
+    /// The agent's stderr so far, and a signal for each line added.
+    log: std::sync::Arc<(Mutex<String>, Condvar)>,
+}
+
+impl Service {
+    /// Returns the agent's log so far.
+    pub fn log(&self) -> String {
+        self.log.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log holds `count` lines containing `needle`.
+    pub fn wait_for_lines(
+        &self,
+        needle: &str,
+        count: usize,
+        within: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let (lock, added) = &*self.log;
+        let mut log = lock
+            .lock()
+            .map_err(|_| anyhow::anyhow!("log lock poisoned"))?;
+        loop {
+            if log.lines().filter(|l| l.contains(needle)).count() >= count {
+                return Ok(());
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                bail!(
+                    "the agent did not log {needle:?} {count} times within {within:?}; its log:\n{}",
+                    *log
+                );
+            };
+            log = added
+                .wait_timeout(log, left)
+                .map_err(|_| anyhow::anyhow!("log lock poisoned"))?
+                .0;
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,7 +1,9 @@
 //! What the collector has acknowledged, persisted in the state directory so a restart
 //! does not resend everything: the last acknowledged sequence number, and for each section
 //! the hash of what the agent sent together with the hash the collector holds for it,
-//! plus the software section itself (the base the next delta is computed against).
+//! plus the acknowledged body of each section that travels as deltas (software, patches:
+//! the base the next delta is computed against). Each section kind is one
+//! [`Tracked`] implementation, so loading, saving and acknowledging are generic.
 //!
 //! The two hashes are equal when agent and collector agree on the canonical form of a
 //! section. They differ when they do not — an agent newer than its collector sends a
@@ -10,7 +12,8 @@
 
 use prost::Message;
 use serde::{Deserialize, Serialize};
-use ward_proto::digest::{self, Hash};
+use ward_proto::digest::Hash;
+use ward_proto::section::{self, Hardware, Os, Patches, Posture, Software};
 use ward_proto::v1 as pb;
 
 use super::identity::{self, StateDir};
@@ -48,6 +51,27 @@ pub struct ReportState {
     pub patches: Option<Acked>,
     /// The acknowledged patches section, as the agent sent it (hash `patches.local`).
     pub patches_body: Option<pb::Patches>,
+    pub posture: Option<Acked>,
+}
+
+/// A section kind whose acknowledgement the report state keeps: where its [`Acked`]
+/// lives and, for kinds with deltas, its acknowledged body (the next delta's base) and
+/// the file that body is kept in.
+pub trait Tracked: section::Kind {
+    /// The state directory file holding the acknowledged body (kinds with deltas only).
+    const BODY_FILE: Option<&'static str>;
+
+    /// Returns the section's acknowledgement.
+    fn acked(state: &ReportState) -> Option<Acked>;
+
+    /// Returns the section's acknowledgement, to update it.
+    fn acked_mut(state: &mut ReportState) -> &mut Option<Acked>;
+
+    /// Returns the acknowledged body (None for kinds without deltas).
+    fn body(state: &ReportState) -> Option<&Self::Body>;
+
+    /// Replaces the acknowledged body (ignored by kinds without deltas).
+    fn set_body(state: &mut ReportState, body: Option<Self::Body>);
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -67,6 +91,9 @@ struct Stored {
     software: Option<StoredAcked>,
     #[serde(default)]
     patches: Option<StoredAcked>,
+    /// Absent from files written before the agent reported posture.
+    #[serde(default)]
+    posture: Option<StoredAcked>,
 }
 
 fn parse_hash(s: &str) -> Option<Hash> {
@@ -88,6 +115,76 @@ fn store_acked(a: Option<Acked>) -> Option<StoredAcked> {
     })
 }
 
+/// Implements [`Tracked`] for a kind without deltas (only its [`Acked`] is kept).
+macro_rules! tracked {
+    ($kind:ty, $field:ident) => {
+        impl Tracked for $kind {
+            const BODY_FILE: Option<&'static str> = None;
+
+            fn acked(state: &ReportState) -> Option<Acked> {
+                state.$field
+            }
+
+            fn acked_mut(state: &mut ReportState) -> &mut Option<Acked> {
+                &mut state.$field
+            }
+
+            fn body(_: &ReportState) -> Option<&Self::Body> {
+                None
+            }
+
+            fn set_body(_: &mut ReportState, _: Option<Self::Body>) {}
+        }
+    };
+    ($kind:ty, $field:ident, $body:ident, $file:expr) => {
+        impl Tracked for $kind {
+            const BODY_FILE: Option<&'static str> = Some($file);
+
+            fn acked(state: &ReportState) -> Option<Acked> {
+                state.$field
+            }
+
+            fn acked_mut(state: &mut ReportState) -> &mut Option<Acked> {
+                &mut state.$field
+            }
+
+            fn body(state: &ReportState) -> Option<&Self::Body> {
+                state.$body.as_ref()
+            }
+
+            fn set_body(state: &mut ReportState, body: Option<Self::Body>) {
+                state.$body = body;
+            }
+        }
+    };
+}
+tracked!(Os, os);
+tracked!(Hardware, hardware);
+tracked!(Software, software, software_body, SOFTWARE_FILE);
+tracked!(Patches, patches, patches_body, PATCHES_FILE);
+tracked!(Posture, posture);
+
+/// Reads the acknowledged body of `K` back, keeping it only when it is the one
+/// acknowledged (its hash is the acknowledged local hash).
+fn load_body<K: Tracked>(dir: &StateDir, state: &mut ReportState) {
+    let (Some(file), Some(acked)) = (K::BODY_FILE, K::acked(state)) else {
+        return;
+    };
+    let body = std::fs::read(dir.file(file))
+        .ok()
+        .and_then(|b| K::Body::decode(b.as_slice()).ok())
+        .filter(|b| K::hash(b) == acked.local);
+    K::set_body(state, body);
+}
+
+/// Writes the acknowledged body of `K`, when there is one.
+fn save_body<K: Tracked>(dir: &StateDir, state: &ReportState) -> Result<(), identity::Error> {
+    match (K::BODY_FILE, K::body(state)) {
+        (Some(file), Some(body)) => dir.write(file, &body.encode_to_vec(), 0o600),
+        _ => Ok(()),
+    }
+}
+
 impl ReportState {
     /// Loads the state; a missing or unreadable file yields the empty state (the next
     /// report is then full, which is always safe).
@@ -107,36 +204,24 @@ impl ReportState {
             software_body: None,
             patches: parse_acked(stored.patches),
             patches_body: None,
+            posture: parse_acked(stored.posture),
         };
-        if let Some(acked) = state.software {
-            state.software_body = std::fs::read(dir.file(SOFTWARE_FILE))
-                .ok()
-                .and_then(|b| pb::Software::decode(b.as_slice()).ok())
-                .filter(|sw| digest::software(sw) == acked.local);
-        }
-        if let Some(acked) = state.patches {
-            state.patches_body = std::fs::read(dir.file(PATCHES_FILE))
-                .ok()
-                .and_then(|b| pb::Patches::decode(b.as_slice()).ok())
-                .filter(|p| digest::patches(p) == acked.local);
-        }
+        load_body::<Software>(dir, &mut state);
+        load_body::<Patches>(dir, &mut state);
         state
     }
 
     /// Writes the state atomically.
     pub fn save(&self, dir: &StateDir) -> Result<(), identity::Error> {
-        if let Some(sw) = &self.software_body {
-            dir.write(SOFTWARE_FILE, &sw.encode_to_vec(), 0o600)?;
-        }
-        if let Some(p) = &self.patches_body {
-            dir.write(PATCHES_FILE, &p.encode_to_vec(), 0o600)?;
-        }
+        save_body::<Software>(dir, self)?;
+        save_body::<Patches>(dir, self)?;
         let stored = Stored {
             sequence: self.sequence,
             os: store_acked(self.os),
             hardware: store_acked(self.hardware),
             software: store_acked(self.software),
             patches: store_acked(self.patches),
+            posture: store_acked(self.posture),
         };
         let json = serde_json::to_vec_pretty(&stored).map_err(|e| identity::Error::Corrupt {
             path: dir.file(STATE_FILE),
@@ -163,18 +248,24 @@ impl ReportState {
     }
 
     /// Returns the hashes the collector holds, as a heartbeat announces them.
-    pub fn held(&self) -> [(pb::Section, Option<Hash>); 4] {
+    pub fn held(&self) -> [(pb::Section, Option<Hash>); 5] {
+        fn of<K: Tracked>(state: &ReportState) -> (pb::Section, Option<Hash>) {
+            (K::SECTION, K::acked(state).map(|a| a.held))
+        }
         [
-            (pb::Section::Os, self.os.map(|a| a.held)),
-            (pb::Section::Hardware, self.hardware.map(|a| a.held)),
-            (pb::Section::Software, self.software.map(|a| a.held)),
-            (pb::Section::Patches, self.patches.map(|a| a.held)),
+            of::<Os>(self),
+            of::<Hardware>(self),
+            of::<Software>(self),
+            of::<Patches>(self),
+            of::<Posture>(self),
         ]
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use ward_proto::digest;
+
     use super::*;
 
     #[test]
@@ -209,6 +300,10 @@ mod tests {
                 held: ph,
             }),
             patches_body: Some(patches),
+            posture: Some(Acked {
+                local: [3; 32],
+                held: [3; 32],
+            }),
         };
         st.save(&sd).unwrap();
         assert_eq!(ReportState::load(&sd), st);
@@ -231,5 +326,30 @@ mod tests {
         };
         st.save(&sd).unwrap();
         assert_eq!(ReportState::load(&sd).software_body, None);
+    }
+
+    #[test]
+    fn a_file_written_before_posture_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = StateDir::new(dir.path());
+        let h = hex::encode([4u8; 32]);
+        let old = format!(
+            r#"{{"sequence": 12, "os": {{"local": "{h}", "held": "{h}"}}, "hardware": null,
+                "software": null, "patches": null}}"#
+        );
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let st = ReportState::load(&sd);
+        assert_eq!(st.sequence, 12);
+        assert_eq!(st.os.map(|a| a.local), Some([4; 32]));
+        assert_eq!(st.posture, None);
+        // And the posture entry is written from then on.
+        let st = ReportState {
+            posture: st.os,
+            ..st
+        };
+        st.save(&sd).unwrap();
+        let json = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+        assert!(json.contains("\"posture\""), "{json}");
+        assert_eq!(ReportState::load(&sd), st);
     }
 }
