@@ -194,6 +194,7 @@ async fn latency(alerts: usize) {
         pct(0.99),
         pct(1.0)
     );
+    drop(stream);
     let _ = stop.send(());
     let _ = running.task.await;
 }

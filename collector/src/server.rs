@@ -179,12 +179,15 @@ pub async fn start(
     // Load balancers see the collector leave before it stops answering; the timed rules
     // stop with the server.
     let (stop_timer, timer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let pipeline_for_shutdown = pipeline.clone();
     tokio::spawn(timer::run(pipeline, config.alert_interval, async move {
         let _ = timer_stopped.await;
     }));
+    let closing = pipeline_for_shutdown;
     let shutdown = async move {
         shutdown.await;
         let _ = stop_timer.send(());
+        closing.close();
         health_reporter
             .set_not_serving::<pb::agent_service_server::AgentServiceServer<AgentApi>>()
             .await;

@@ -23,6 +23,11 @@ threshold = "4s"
 [rules.patch.security_overdue]
 threshold = "2s"
 severity = "critical"
+
+# Fixture roots have no automatic updates configured: off, so that the event counts
+# below are only those of the rules under test.
+[rules."posture.auto_updates"]
+enabled = false
 "#;
 
 fn status_of<'a>(alerts: &'a [Value], rule: &str, host: &str) -> Option<&'a str> {
@@ -220,8 +225,9 @@ fn alerts_watch_reconnects_and_misses_nothing_across_a_collector_restart() {
             a.len() == 3
         })
         .unwrap();
-    // The collector crashes and comes back; events happen while the watcher is cut off.
-    drop(collector);
+    // The collector stops (SIGTERM: its graceful shutdown must not wait for the watcher)
+    // and comes back; events happen while the watcher is cut off.
+    assert!(collector.stop().unwrap(), "the collector stopped cleanly");
     let collector = Collector::start_in_with_config(&data_dir, &listen, &config).unwrap();
     for agent in &agents {
         agent.report().unwrap();

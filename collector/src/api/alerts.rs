@@ -156,9 +156,15 @@ pub async fn watch(
     };
     let store = shared.store.clone();
     let mut changed = shared.pipeline.subscribe();
+    let mut closing = shared.pipeline.closing();
     let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
     tokio::spawn(async move {
         loop {
+            // The collector is stopping: end the stream (the client resumes elsewhere or
+            // later) instead of holding the graceful shutdown open.
+            if *closing.borrow() {
+                return;
+            }
             let batch = match store.alert_events_after(after, WATCH_BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -183,6 +189,7 @@ pub async fn watch(
             tokio::select! {
                 () = tx.closed() => return,
                 r = changed.changed() => if r.is_err() { return },
+                _ = closing.changed() => return,
                 () = tokio::time::sleep(WATCH_POLL) => {}
             }
         }

@@ -70,6 +70,9 @@ pub struct Pipeline {
     settings: Arc<Settings>,
     /// Bumped after every commit that wrote alert events; `WatchAlerts` waits on it.
     events: watch::Sender<u64>,
+    /// True once the collector is shutting down: streams end so that the server's
+    /// graceful shutdown is not held open by a watching client.
+    closing: watch::Sender<bool>,
 }
 
 impl Pipeline {
@@ -79,7 +82,18 @@ impl Pipeline {
             store,
             settings: Arc::new(settings),
             events: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
         }
+    }
+
+    /// Tells long-lived streams to end: the collector is shutting down.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// A receiver that turns true when the collector starts shutting down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// The store the pipeline writes to (reads go to it directly).
