@@ -50,6 +50,12 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let agent_config = AgentConfig {
         state_dir: state.path().to_path_buf(),
         collector: Some(url.clone()),
+        // A demo: a port opened on this machine shows as an alert within 15 s, not the
+        // service's 5 minutes.
+        posture: ward_agent::config::Posture {
+            interval: Duration::from_secs(15),
+            ..ward_agent::config::Posture::default()
+        },
         ..AgentConfig::default()
     };
     if !state.is_enrolled() {
@@ -202,6 +208,10 @@ fn print_welcome(
     println!("  {ctl} software libc6 --below 2.36-9+deb12u99");
     println!("  {ctl} patches");
     println!("  {ctl} patches {}", s.hostname);
+    println!("  {ctl} alerts --status all");
+    println!(
+        "  {ctl} alerts watch   # then open a port (python3 -m http.server 8099): within 15 s"
+    );
     println!("  {ctl} token create --uses 5 --ttl 1h");
     println!();
     println!("To enrol other machines, serve on an address they can reach (`ward-collector serve`");
