@@ -27,8 +27,8 @@ pub fn evaluate(
         let before = names(old);
         let after = names(&change.new);
         let subject = format!("report {sequence}");
-        let added: Vec<&str> = after.difference(&before).map(|s| s.as_str()).collect();
-        let gone: Vec<&str> = before.difference(&after).map(|s| s.as_str()).collect();
+        let added: Vec<String> = after.difference(&before).map(|k| label(*k)).collect();
+        let gone: Vec<String> = before.difference(&after).map(|k| label(*k)).collect();
         if let Some(f) = finding(&subject, hostname, "installed", &added) {
             installed.raise.push(f);
         }
@@ -39,27 +39,31 @@ pub fn evaluate(
     vec![installed, removed]
 }
 
-/// Installed packages as "name:arch" (the identity an upgrade keeps).
-fn names(sw: &pb::Software) -> BTreeSet<String> {
+/// Installed packages as (name, arch): the identity an upgrade keeps. Borrowed, so that a
+/// report of a big host allocates nothing to compare them.
+fn names(sw: &pb::Software) -> BTreeSet<(&str, &str)> {
     sw.packages
         .iter()
         .filter(|p| p.state == INSTALLED)
-        .map(|p| {
-            if p.arch.is_empty() {
-                p.name.clone()
-            } else {
-                format!("{}:{}", p.name, p.arch)
-            }
-        })
+        .map(|p| (p.name.as_str(), p.arch.as_str()))
         .collect()
 }
 
-fn finding(subject: &str, hostname: &str, verb: &str, packages: &[&str]) -> Option<Finding> {
+/// "name:arch", or the name alone when the format has no architecture.
+fn label((name, arch): (&str, &str)) -> String {
+    if arch.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}:{arch}")
+    }
+}
+
+fn finding(subject: &str, hostname: &str, verb: &str, packages: &[String]) -> Option<Finding> {
     if packages.is_empty() {
         return None;
     }
     let n = packages.len();
-    let shown: Vec<&str> = packages.iter().take(5).copied().collect();
+    let shown: Vec<&str> = packages.iter().take(5).map(String::as_str).collect();
     let more = if n > shown.len() {
         format!(" and {} more", n - shown.len())
     } else {
@@ -68,7 +72,7 @@ fn finding(subject: &str, hostname: &str, verb: &str, packages: &[&str]) -> Opti
     let mut detail = packages
         .iter()
         .take(MAX_LISTED)
-        .copied()
+        .map(String::as_str)
         .collect::<Vec<_>>()
         .join("\n");
     if n > MAX_LISTED {
