@@ -293,42 +293,67 @@ impl Session {
 
     /// Lists the hosts matching `args`, following pages until the last one or `--limit`.
     pub async fn list_hosts(&mut self, args: &HostsArgs) -> Result<Vec<pb::HostSummary>, Error> {
-        let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let mut hosts = Vec::new();
+        let client = self.client.clone();
+        let request = pb::ListHostsRequest {
+            hostname_glob: args.hostname.clone().unwrap_or_default(),
+            os: args.os.clone().unwrap_or_default(),
+            seen_within_seconds: args.seen_within.map_or(0, |d| d.as_secs()),
+            not_seen_within_seconds: args.offline_for.map_or(0, |d| d.as_secs()),
+            ..Default::default()
+        };
+        self.pages(args.limit, Call::ListHosts, move |page_size, page_token| {
+            let mut client = client.clone();
+            let request = pb::ListHostsRequest {
+                page_size,
+                page_token,
+                ..request.clone()
+            };
+            async move {
+                let page = client.list_hosts(request).await?.into_inner();
+                Ok((page.hosts, page.next_page_token))
+            }
+        })
+        .await
+    }
+
+    /// Follows keyset pages until the last one or `limit` items: `fetch(page_size,
+    /// page_token)` asks for one page and returns its items and the next token (empty on
+    /// the last page).
+    pub async fn pages<T, F, Fut>(
+        &self,
+        limit: Option<u32>,
+        call: Call<'_>,
+        mut fetch: F,
+    ) -> Result<Vec<T>, Error>
+    where
+        F: FnMut(u32, String) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<T>, String), Status>>,
+    {
+        let limit = limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let mut items = Vec::new();
         let mut page_token = String::new();
         loop {
             let page_size =
-                limit.map_or(0, |limit| limit.saturating_sub(hosts.len()).min(MAX_PAGE));
-            let request = pb::ListHostsRequest {
-                hostname_glob: args.hostname.clone().unwrap_or_default(),
-                os: args.os.clone().unwrap_or_default(),
-                seen_within_seconds: args.seen_within.map_or(0, |d| d.as_secs()),
-                not_seen_within_seconds: args.offline_for.map_or(0, |d| d.as_secs()),
-                page_size: u32::try_from(page_size).unwrap_or(0),
-                page_token: page_token.clone(),
-            };
-            let page = self
-                .client
-                .list_hosts(request)
+                limit.map_or(0, |limit| limit.saturating_sub(items.len()).min(MAX_PAGE));
+            let (page, next) = fetch(u32::try_from(page_size).unwrap_or(0), page_token.clone())
                 .await
-                .map_err(|s| self.error(&s, Call::ListHosts))?
-                .into_inner();
-            hosts.extend(page.hosts);
+                .map_err(|s| self.error(&s, call))?;
+            items.extend(page);
             if let Some(limit) = limit
-                && hosts.len() >= limit
+                && items.len() >= limit
             {
-                hosts.truncate(limit);
+                items.truncate(limit);
                 break;
             }
-            if page.next_page_token.is_empty() {
+            if next.is_empty() {
                 break;
             }
-            if page.next_page_token == page_token {
+            if next == page_token {
                 return Err(Error::PageLoop(page_token));
             }
-            page_token = page.next_page_token;
+            page_token = next;
         }
-        Ok(hosts)
+        Ok(items)
     }
 
     /// Fetches one host by id or exact hostname.

@@ -9,7 +9,7 @@ use tonic::Code;
 use ward_proto::v1 as pb;
 use ward_proto::v1::admin_service_client::AdminServiceClient;
 
-use super::{Call, Error, MAX_PAGE, Session};
+use super::{Call, Error, Session};
 use crate::ctl::cli::{
     AlertAction, AlertArgs, AlertsArgs, SilenceCommand, SilenceCreateArgs, StatusFilter, WatchArgs,
 };
@@ -35,43 +35,32 @@ impl Session {
             Some(StatusFilter::Acknowledged) => vec!["acknowledged".into()],
             Some(StatusFilter::Resolved) => vec!["resolved".into()],
         };
-        let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let mut alerts = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page_size =
-                limit.map_or(0, |limit| limit.saturating_sub(alerts.len()).min(MAX_PAGE));
-            let request = pb::ListAlertsRequest {
-                statuses: statuses.clone(),
-                severities: args.severity.clone(),
-                host: args.host.clone().unwrap_or_default(),
-                rule: args.rule.clone().unwrap_or_default(),
-                since: args.since.map_or(0, |s| s.at(now)),
-                page_size: u32::try_from(page_size).unwrap_or(0),
-                page_token: page_token.clone(),
-            };
-            let page = self
-                .client
-                .list_alerts(request)
-                .await
-                .map_err(|s| self.error(&s, Call::ListAlerts))?
-                .into_inner();
-            alerts.extend(page.alerts);
-            if let Some(limit) = limit
-                && alerts.len() >= limit
-            {
-                alerts.truncate(limit);
-                break;
-            }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            if page.next_page_token == page_token {
-                return Err(Error::PageLoop(page_token));
-            }
-            page_token = page.next_page_token;
-        }
-        Ok(alerts)
+        let client = self.client.clone();
+        let request = pb::ListAlertsRequest {
+            statuses,
+            severities: args.severity.clone(),
+            host: args.host.clone().unwrap_or_default(),
+            rule: args.rule.clone().unwrap_or_default(),
+            since: args.since.map_or(0, |s| s.at(now)),
+            ..Default::default()
+        };
+        self.pages(
+            args.limit,
+            Call::ListAlerts,
+            move |page_size, page_token| {
+                let mut client = client.clone();
+                let request = pb::ListAlertsRequest {
+                    page_size,
+                    page_token,
+                    ..request.clone()
+                };
+                async move {
+                    let page = client.list_alerts(request).await?.into_inner();
+                    Ok((page.alerts, page.next_page_token))
+                }
+            },
+        )
+        .await
     }
 
     /// Runs `wardctl alert ...`.
