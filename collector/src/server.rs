@@ -118,7 +118,9 @@ pub async fn start(
         .client_auth_optional(true);
 
     let fingerprint = authority.fingerprint();
-    let pipeline = Arc::new(Pipeline::new(store.clone(), config.rules.clone()));
+    let pipeline = Arc::new(
+        Pipeline::new(store.clone(), config.rules.clone()).watching_since(crate::api::now()),
+    );
     let shared = Shared {
         store,
         pipeline: pipeline.clone(),

@@ -73,6 +73,8 @@ pub struct Pipeline {
     /// True once the collector is shutting down: streams end so that the server's
     /// graceful shutdown is not held open by a watching client.
     closing: watch::Sender<bool>,
+    /// When this collector started watching the fleet (0: since ever).
+    watching_since: i64,
 }
 
 impl Pipeline {
@@ -83,7 +85,15 @@ impl Pipeline {
             settings: Arc::new(settings),
             events: watch::Sender::new(0),
             closing: watch::Sender::new(false),
+            watching_since: 0,
         }
+    }
+
+    /// Counts hosts' silence from `at` at the earliest: the time the collector itself was
+    /// down does not make hosts offline (`server::start` passes its start time).
+    pub fn watching_since(mut self, at: i64) -> Self {
+        self.watching_since = at;
+        self
     }
 
     /// Tells long-lived streams to end: the collector is shutting down.
@@ -399,7 +409,7 @@ impl Pipeline {
         let mut tx = self.store.begin().await?;
         let hosts = tx.hosts().await?;
         let patches = tx.patch_summaries().await?;
-        let mut verdicts = rules::host::fleet(&hosts, &self.settings, now);
+        let mut verdicts = rules::host::fleet(&hosts, &self.settings, now, self.watching_since);
         verdicts.extend(rules::patches::verdicts(
             &patches,
             &self.settings,

@@ -26,8 +26,16 @@ pub fn restored(host: &HostRecord, hostname: &str, sequence: u64) -> Verdict {
     v
 }
 
-/// Returns the verdicts of the timer's host rules for every host.
-pub fn fleet(hosts: &[HostRecord], settings: &Settings, now: i64) -> Vec<Verdict> {
+/// Returns the verdicts of the timer's host rules for every host. `watching_since` is when
+/// this collector started watching: a host is not offline for the time the collector
+/// itself was down (after an outage of the collector, agents get the threshold to come
+/// back before the whole fleet is reported offline).
+pub fn fleet(
+    hosts: &[HostRecord],
+    settings: &Settings,
+    now: i64,
+    watching_since: i64,
+) -> Vec<Verdict> {
     let offline_after = settings.get(Rule::HostOffline).threshold_secs();
     let expiring_within = settings.get(Rule::CertificateExpiring).threshold_secs();
     let live = |h: &HostRecord| !h.revoked && age(now, h.last_seen) < offline_after;
@@ -39,7 +47,7 @@ pub fn fleet(hosts: &[HostRecord], settings: &Settings, now: i64) -> Vec<Verdict
     for h in hosts.iter().filter(|h| !h.revoked) {
         let mut offline = Verdict::new(Rule::HostOffline, &h.id);
         let unseen = age(now, h.last_seen);
-        if unseen >= offline_after {
+        if age(now, h.last_seen.max(watching_since)) >= offline_after {
             offline.raise.push(Finding {
                 subject: String::new(),
                 summary: format!("{} has not been seen for {}", h.hostname, human(unseen)),
@@ -153,6 +161,7 @@ mod tests {
             &[host("a", "m1", NOW - 16 * 60), host("b", "m2", NOW - 60)],
             &s,
             NOW,
+            0,
         );
         let a = of(&vs, Rule::HostOffline, "a");
         assert_eq!(
@@ -161,6 +170,11 @@ mod tests {
         );
         assert!(!a.raise[0].repeat);
         assert!(of(&vs, Rule::HostOffline, "b").raise.is_empty());
+        // A collector that started 5 minutes ago gives hosts the threshold to come back.
+        let vs = fleet(&[host("a", "m1", NOW - 3600)], &s, NOW, NOW - 300);
+        assert!(of(&vs, Rule::HostOffline, "a").raise.is_empty());
+        let vs = fleet(&[host("a", "m1", NOW - 3600)], &s, NOW + 700, NOW - 300);
+        assert_eq!(of(&vs, Rule::HostOffline, "a").raise.len(), 1);
     }
 
     #[test]
@@ -176,6 +190,7 @@ mod tests {
             ],
             &s,
             NOW,
+            0,
         );
         let a = of(&vs, Rule::CloneSuspected, "a");
         assert_eq!(a.raise[0].subject, "m1");
@@ -190,7 +205,7 @@ mod tests {
         let s = Settings::default();
         let mut h = host("a", "m", NOW);
         h.cert_not_after = NOW + 10 * 86400;
-        let vs = fleet(&[h], &s, NOW);
+        let vs = fleet(&[h], &s, NOW, 0);
         let v = of(&vs, Rule::CertificateExpiring, "a");
         assert_eq!(
             v.raise[0].summary,
