@@ -291,7 +291,12 @@ fn openness(name: &str, value: &str) -> u8 {
 /// may separate it from the arguments, arguments may be double-quoted (`\"` and `\\`
 /// escaped inside), and an unquoted argument starting with `#` ends the line.
 pub fn split_line(line: &str) -> Option<(String, Vec<String>)> {
-    let line = line.trim_start_matches([' ', '\t', '\r', '\n']);
+    // sshd strips trailing whitespace (and a form feed) from every line before parsing
+    // it, so a bare `\r` at the end of the file's last line is no part of an unterminated
+    // quoted value (found by the posture_sshd fuzz target).
+    let line = line
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
     if line.is_empty() || line.starts_with('#') {
         return None;
     }

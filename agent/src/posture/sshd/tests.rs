@@ -200,3 +200,18 @@ fn authorized_keys_file_is_read_from_the_global_part() {
             .is_empty()
     );
 }
+
+#[test]
+fn trailing_whitespace_is_stripped_like_sshd_does() {
+    // A last line ending in a bare CR inside an unterminated quote (found by the
+    // posture_sshd fuzz target): the CR is no part of the value, with or without a
+    // newline after it.
+    let bare = parse("AuthorizedKeysFile \"/etc/keys/%u \r");
+    let newline = parse("AuthorizedKeysFile \"/etc/keys/%u \r\n# a comment\n");
+    assert_eq!(bare, newline);
+    assert_eq!(bare.authorized_keys_files, ["/etc/keys/%u"]);
+    assert_eq!(
+        split_line("PasswordAuthentication no \t\x0c\r"),
+        Some(("PasswordAuthentication".to_owned(), vec!["no".to_owned()]))
+    );
+}
