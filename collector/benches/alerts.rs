@@ -262,6 +262,15 @@ fn patches(round: usize) -> pb::Patches {
 }
 
 async fn cost(reports: usize) {
+    for churn in [false, true] {
+        cost_of(reports, churn).await;
+    }
+}
+
+/// `churn`: every report also changes the patches and opens and resolves a port (each
+/// report changes alerts: the engine's worst steady case); otherwise only the software
+/// changes (two upgrades), as in most reports.
+async fn cost_of(reports: usize, churn: bool) {
     let mut all = Settings::default();
     let mut none = Settings::default();
     for rule in Rule::ALL {
@@ -295,7 +304,7 @@ async fn cost(reports: usize) {
     }
     let mut spent = vec![0_u64; configs.len()];
     for round in 1..=reports {
-        let report = next_report(&mut runs[0].held_sw, round);
+        let report = next_report(&mut runs[0].held_sw, round, churn);
         // Each configuration goes first, second and third in turn: what one report leaves
         // running on the store's threads is charged to the next one alike.
         for k in 0..runs.len() {
@@ -313,7 +322,12 @@ async fn cost(reports: usize) {
     for ((name, _), ns) in configs.iter().zip(&spent) {
         let per_report = *ns as f64 / reports as f64;
         println!(
-            "{name}: {:.0} µs CPU per report ({:+.1} % vs rules off), {reports} reports of a 1,000-package host, interleaved",
+            "{}, {name}: {:.0} µs CPU per report ({:+.1} % vs rules off), {reports} reports of a 1,000-package host, interleaved",
+            if churn {
+                "alerts change at every report"
+            } else {
+                "software changes only"
+            },
             per_report / 1000.0,
             (per_report / base - 1.0) * 100.0
         );
@@ -340,13 +354,18 @@ impl Run {
 
 /// The report of `round`: a software delta against the previous round's section, the
 /// patches section, and a posture in which one port changes.
-fn next_report(held_sw: &mut pb::Software, round: usize) -> Report {
+fn next_report(held_sw: &mut pb::Software, round: usize, churn: bool) -> Report {
     let sw = software(1000, round);
     let mut r = Report::empty(1 + round as u64, "bench");
     r.software = Some(Update::Delta(ward_proto::delta::software(held_sw, &sw)));
     *held_sw = sw;
-    r.patches = Some(Update::Full(patches(round)));
-    r.posture = Some(Update::Full(posture(&[22, 10_000 + (round % 7) as u32])));
+    if churn {
+        r.patches = Some(Update::Full(patches(round)));
+        r.posture = Some(Update::Full(posture(&[22, 10_000 + (round % 7) as u32])));
+    } else {
+        r.patches = Some(Update::Full(patches(0)));
+        r.posture = Some(Update::Full(posture(&[22])));
+    }
     r
 }
 
