@@ -1,5 +1,5 @@
-//! The one-shot local commands that need no collector: `inventory`, `patches` and
-//! `posture`. Their
+//! The one-shot local commands that need no collector: `inventory`, `patches`,
+//! `posture` and `integrity scan`. Their
 //! arguments are parsed by `ward-agent` (which then hands the command to
 //! `ward-agent-collect`, unchanged) and run by `ward-agent-collect`.
 
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::config;
 use crate::transport::identity::StateDir;
-use crate::{inventory, patches, posture};
+use crate::{integrity, inventory, patches, posture};
 
 /// `inventory`: prints this machine's inventory (os, hardware, software).
 #[derive(Debug, Clone, clap::Args)]
@@ -52,6 +52,65 @@ pub struct PostureArgs {
     /// read: only the running system's loaded ruleset can be).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+}
+
+/// `integrity`: file integrity commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IntegrityArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: IntegrityCommand,
+}
+
+/// The `integrity` commands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum IntegrityCommand {
+    /// Hashes (BLAKE3) and lists every file, directory and link under each PATH,
+    /// recursively, without following symbolic links; what cannot be read is listed as an
+    /// error.
+    Scan(ScanArgs),
+}
+
+/// `integrity scan PATH... [--json]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (relative ones against the current directory).
+    // Not `required`: a missing PATH is reported by [`integrity`] as [`Usage`], exit 64.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command was run without something it needs; the programs exit with 64 (EX_USAGE).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub &'static str);
+
+/// Runs `integrity`: for `scan`, prints what is under the paths; the scan is a success
+/// even when some of it could not be read (those are listed under errors).
+pub fn integrity(args: IntegrityArgs) -> anyhow::Result<()> {
+    match args.command {
+        IntegrityCommand::Scan(args) => {
+            if args.paths.is_empty() {
+                return Err(Usage(
+                    "integrity scan needs at least one PATH; usage: ward-agent integrity scan PATH... [--json]",
+                )
+                .into());
+            }
+            let scan = integrity::scan(&args.paths);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&integrity::to_json(&scan))?
+                );
+            } else {
+                print!("{}", integrity::render_table(&scan));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Runs `inventory`.

@@ -5,12 +5,14 @@
 //! one-shot commands, which it hands to the helper) and `ward-agent-collect` (the helper
 //! that reads the system; see [`collect`] for why it is a separate program).
 
-/// The one-shot local commands (`inventory`, `patches`) shared by both programs.
+/// The one-shot local commands (`inventory`, `patches`, `posture`, `integrity`) shared by both programs.
 pub mod cli;
 /// What a report is made from, and how the service gathers it.
 pub mod collect;
 /// `agent.toml`.
 pub mod config;
+/// File integrity: the one-shot scan (hashes and metadata of everything under a path).
+pub mod integrity;
 /// OS, hardware and installed software, read from a root directory.
 pub mod inventory;
 /// Pending updates, reboot and restart state.

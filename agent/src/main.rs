@@ -1,5 +1,5 @@
 //! `ward-agent`: the service (`run`), enrolment (`enroll`) and one-shot local commands.
-//! What reads the system (`inventory`, `patches`, `posture`, and the collection behind
+//! What reads the system (`inventory`, `patches`, `posture`, `integrity`, and the collection behind
 //! each report) is in `ward-agent-collect`, run beside this program (see
 //! `ward_agent::collect`).
 
@@ -41,6 +41,9 @@ enum Command {
     /// keys and settings, firewall, disk encryption, automatic updates, kernel); needs no
     /// collector.
     Posture(cli::PostureArgs),
+    /// File integrity: `scan PATH...` hashes and lists what is under each path; needs no
+    /// collector.
+    Integrity(cli::IntegrityArgs),
     /// Enrols this machine with a collector, using a one-time token.
     Enroll {
         /// Collector address, https://HOST:PORT.
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
     // The helper sets up its own logging for the commands handed to it.
     if !matches!(
         cli.command,
-        Command::Inventory(_) | Command::Patches(_) | Command::Posture(_)
+        Command::Inventory(_) | Command::Patches(_) | Command::Posture(_) | Command::Integrity(_)
     ) {
         logging::init("info");
     }
@@ -107,7 +110,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // Checked by the parser above, run by the helper with the same arguments.
-        Command::Inventory(_) | Command::Patches(_) | Command::Posture(_) => hand_to_helper(),
+        Command::Inventory(_)
+        | Command::Patches(_)
+        | Command::Posture(_)
+        | Command::Integrity(_) => hand_to_helper(),
         Command::Enroll {
             collector,
             ca_fingerprint,

@@ -1,5 +1,5 @@
 //! `ward-agent-collect`: reads the system for `ward-agent`. It runs the one-shot
-//! `inventory`, `patches` and `posture` commands that `ward-agent` hands to it,
+//! `inventory`, `patches`, `posture` and `integrity scan` commands that `ward-agent` hands to it,
 //! `snapshot`, which the service runs before each report, and `posture --proto`, which
 //! prints the posture section as protobuf for the service (see `ward_agent::collect`).
 
@@ -10,6 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ward_agent::{cli, collect};
 use ward_runtime::logging;
+
+/// Exit code for bad usage (EX_USAGE), as `ward-agent` uses.
+const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +39,8 @@ enum Command {
         #[arg(long, hide = true, conflicts_with = "json")]
         proto: bool,
     },
+    /// File integrity: `scan PATH...` hashes and lists what is under each path.
+    Integrity(cli::IntegrityArgs),
     /// Writes the inventory and patch state as protobuf on stdout, for `ward-agent run`.
     #[command(hide = true)]
     Snapshot {
@@ -54,12 +59,17 @@ fn main() -> ExitCode {
         Command::Posture { args, proto: false } => cli::posture(args),
         Command::Posture { args, proto: true } => posture_proto(&args.root),
         Command::Snapshot { root } => snapshot(&root),
+        Command::Integrity(args) => cli::integrity(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ward-agent: {}", logging::describe(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<cli::Usage>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
