@@ -3,7 +3,8 @@
 //!
 //! The walk is sequential (it is bound by the file system's metadata, not the CPU); the
 //! hashing is spread over all cores with rayon, and a large file is itself hashed on
-//! several cores. Nothing is skipped silently: what cannot be read, and a file that
+//! several cores. Every file is read through the one descriptor whose identity was
+//! checked, never mapped (see [`hash_file`]). Nothing is skipped silently: what cannot be read, and a file that
 //! changes or vanishes between the walk and the end of its hashing, become [`ScanError`]s.
 
 use std::fs::{self, Metadata};
@@ -13,12 +14,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-/// Files at least this large are hashed through a memory map on several cores; smaller
-/// ones are read with a buffer on one.
-const MMAP_FROM: u64 = 1 << 20;
+/// Files at least this large are hashed on several cores, [`LARGE_READ`] at a time;
+/// smaller ones are read [`SMALL_READ`] at a time and hashed on one.
+const LARGE_FROM: u64 = 1 << 20;
+
+/// How much of a large file is read, then hashed on all cores, at a time.
+const LARGE_READ: usize = 4 << 20;
 
 /// The buffer small files are read with.
-const READ_BUFFER: usize = 64 * 1024;
+const SMALL_READ: usize = 64 * 1024;
 
 /// What a scan found: entries sorted by path, and what could not be read.
 #[derive(Debug, Default)]
@@ -329,35 +333,50 @@ fn hash_file(path: &Path, seen: &Metadata) -> Result<String, Error> {
     let before = file.metadata().map_err(read)?;
     same_file(seen, &before).map_err(changed)?;
 
+    // Large files are read from the descriptor opened above and hashed a few MiB at a
+    // time with `update_rayon`, not memory-mapped (`update_mmap_rayon`): a mapped file
+    // truncated mid-hash kills the process with SIGBUS, and that function reopens the path,
+    // which by then may be a FIFO (a read that never returns) or a link to `/dev/zero`.
+    // Anyone who can write a scanned file could otherwise stop the whole scan.
+    let large = before.size() >= LARGE_FROM;
+    let mut buf = vec![0; if large { LARGE_READ } else { SMALL_READ }];
     let mut hasher = blake3::Hasher::new();
-    if before.size() >= MMAP_FROM {
-        // Opens the path again: checked below to still be the file opened above.
-        hasher.update_mmap_rayon(path).map_err(read)?;
-        let now = fs::symlink_metadata(path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => changed("it vanished"),
-            _ => read(e),
-        })?;
-        same_file(&before, &now).map_err(changed)?;
-    } else {
-        let mut buf = vec![0; READ_BUFFER];
-        let mut total: u64 = 0;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read(e)),
-            };
-            hasher.update(&buf[..n]);
-            total += n as u64;
+    let mut total: u64 = 0;
+    loop {
+        let n = read_full(&mut file, &mut buf).map_err(read)?;
+        if n == 0 {
+            break;
         }
-        if total != before.size() {
+        total += n as u64;
+        if total > before.size() {
             return Err(changed("its size"));
         }
+        if large {
+            hasher.update_rayon(&buf[..n]);
+        } else {
+            hasher.update(&buf[..n]);
+        }
+    }
+    if total != before.size() {
+        return Err(changed("its size"));
     }
     let after = file.metadata().map_err(read)?;
     same_file(&before, &after).map_err(changed)?;
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Reads into `buf` until it is full or the file ends; the bytes read.
+fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// Whether `a` and `b` describe the same, unchanged file; if not, what differs.
