@@ -3,7 +3,7 @@
 
 pub mod hardware;
 pub mod os;
-mod render;
+pub(crate) mod render;
 pub(crate) mod root;
 pub mod software;
 

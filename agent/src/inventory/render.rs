@@ -191,14 +191,14 @@ fn dmi_rows(dmi: &pb::Dmi) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.set_header(header.to_vec());
     t
 }
 
-fn key_values(rows: &[(&str, String)]) -> Table {
+pub(crate) fn key_values(rows: &[(&str, String)]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     for (k, v) in rows {
@@ -207,11 +207,11 @@ fn key_values(rows: &[(&str, String)]) -> Table {
     t
 }
 
-fn section(out: &mut String, title: &str, table: &Table) {
+pub(crate) fn section(out: &mut String, title: &str, table: &Table) {
     let _ = writeln!(out, "{title}\n{table}\n");
 }
 
-fn section_or(out: &mut String, title: &str, table: &Table, empty: &str) {
+pub(crate) fn section_or(out: &mut String, title: &str, table: &Table, empty: &str) {
     if table.row_count() == 0 {
         note(out, title, empty);
     } else {
@@ -219,11 +219,11 @@ fn section_or(out: &mut String, title: &str, table: &Table, empty: &str) {
     }
 }
 
-fn note(out: &mut String, title: &str, text: &str) {
+pub(crate) fn note(out: &mut String, title: &str, text: &str) {
     let _ = writeln!(out, "{title}: {text}\n");
 }
 
-fn or_dash(s: &str) -> String {
+pub(crate) fn or_dash(s: &str) -> String {
     if s.is_empty() {
         "-".to_owned()
     } else {
@@ -239,7 +239,7 @@ fn known(n: u32) -> String {
     }
 }
 
-fn yes_no(b: bool) -> &'static str {
+pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use comfy_table::{Table, presets};
+// The one-shot commands print alike: the table helpers are inventory's.
+use crate::inventory::render::{key_values, note, or_dash, section, section_or, table, yes_no};
 use ward_proto::v1 as pb;
 
 /// Renders a posture section as titled text tables.
@@ -128,50 +129,6 @@ pub fn render_table(p: &pb::Posture) -> String {
         let _ = writeln!(out, "Errors\n{}\n", p.errors.join("\n"));
     }
     out
-}
-
-fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED);
-    t.set_header(header.to_vec());
-    t
-}
-
-fn key_values(rows: &[(&str, String)]) -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED);
-    for (k, v) in rows {
-        t.add_row(vec![(*k).to_owned(), v.clone()]);
-    }
-    t
-}
-
-fn section(out: &mut String, title: &str, table: &Table) {
-    let _ = writeln!(out, "{title}\n{table}\n");
-}
-
-fn section_or(out: &mut String, title: &str, table: &Table, empty: &str) {
-    if table.row_count() == 0 {
-        note(out, title, empty);
-    } else {
-        section(out, title, table);
-    }
-}
-
-fn note(out: &mut String, title: &str, text: &str) {
-    let _ = writeln!(out, "{title}: {text}\n");
-}
-
-fn or_dash(s: &str) -> String {
-    if s.is_empty() {
-        "-".to_owned()
-    } else {
-        s.to_owned()
-    }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
 }
 
 #[cfg(test)]

@@ -169,19 +169,7 @@ async fn held_body<S: Section>(
         return Ok(None);
     }
     let body = tx.section_body(host_id, S::SECTION).await?;
-    let decoded = match body.as_deref().map(S::Body::decode) {
-        Some(Ok(b)) => Some(b),
-        Some(Err(e)) => {
-            warn!(
-                host = %host_id,
-                section = S::name(),
-                error = %e,
-                "stored section does not decode; treating it as not held until the agent sends it in full"
-            );
-            None
-        }
-        None => None,
-    };
+    let decoded = body.and_then(|b| store::decode_body::<S::Body>(host_id, S::SECTION, &b));
     if decoded.is_none() {
         *hash = None;
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::{Finding, Rule, Settings, Verdict, human};
 use crate::store::HostRecord;
+use crate::store::format_time;
 
 /// Returns the verdict of `host.restored` for a report whose sequence is below the one
 /// the collector applied last: the agent's state directory went back in time (a VM
@@ -51,7 +52,7 @@ pub fn fleet(
             offline.raise.push(Finding {
                 subject: String::new(),
                 summary: format!("{} has not been seen for {}", h.hostname, human(unseen)),
-                detail: format!("last seen {}", rfc3339(h.last_seen)),
+                detail: format!("last seen {}", format_time(h.last_seen)),
                 repeat: false,
             });
         } else {
@@ -106,7 +107,7 @@ pub fn fleet(
                 detail: format!(
                     "certificate {} valid until {}; enrol the agent again before then",
                     h.cert_serial,
-                    rfc3339(h.cert_not_after)
+                    format_time(h.cert_not_after)
                 ),
                 repeat: false,
             });
@@ -119,13 +120,6 @@ pub fn fleet(
 
 fn age(now: i64, then: i64) -> u64 {
     u64::try_from(now.saturating_sub(then)).unwrap_or(0)
-}
-
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
-        || secs.to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
 }
 
 #[cfg(test)]

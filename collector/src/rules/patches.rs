@@ -6,7 +6,8 @@ use std::cmp::{Ordering, Reverse};
 
 use ward_proto::v1 as pb;
 
-use super::{Finding, Settings, Verdict};
+use super::{Finding, Settings, Verdict, human};
+use crate::store::format_time;
 
 /// A patch rule with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,13 +79,13 @@ impl Rule {
                 host.security,
                 if host.security == 1 { "" } else { "s" },
                 host.hostname,
-                days(held_for)
+                human(held_for)
             ),
             Rule::RebootRequired { .. } => {
                 format!(
                     "{} has needed a reboot for {}",
                     host.hostname,
-                    days(held_for)
+                    human(held_for)
                 )
             }
         };
@@ -93,11 +94,11 @@ impl Rule {
                 "{} pending, {} of them security updates; the oldest security update has waited since {}",
                 host.pending,
                 host.security,
-                rfc3339(since)
+                format_time(since)
             ),
             Rule::RebootRequired { .. } => format!(
                 "reboot required since {}; running kernel {}, newest installed {}",
-                rfc3339(since),
+                format_time(since),
                 host.running_kernel,
                 host.newest_kernel
             ),
@@ -108,15 +109,6 @@ impl Rule {
             detail,
             repeat: true,
         })
-    }
-}
-
-/// Formats a duration in whole days, or hours under two days.
-fn days(secs: u64) -> String {
-    if secs >= 2 * 86400 {
-        format!("{} days", secs / 86400)
-    } else {
-        format!("{} hours", secs / 3600)
     }
 }
 
@@ -143,13 +135,6 @@ pub fn verdicts(
             ]
         })
         .collect()
-}
-
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
-        || secs.to_string(),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
 }
 
 /// Orders hosts riskiest first: a security update pending (the longest-waiting first),

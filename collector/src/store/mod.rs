@@ -238,8 +238,29 @@ pub async fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, Error> {
     Ok(Arc::new(SqliteStore::open(path).await?))
 }
 
+/// Decodes a stored section body, None (logged) when it does not decode: every backend
+/// and the pipeline treat such a section as not held.
+pub fn decode_body<M: prost::Message + Default>(
+    host_id: &str,
+    section: pb::Section,
+    body: &[u8],
+) -> Option<M> {
+    match M::decode(body) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(
+                host = %host_id,
+                section = section.as_str_name(),
+                error = %e,
+                "stored section does not decode; treating it as not held until the agent sends it in full"
+            );
+            None
+        }
+    }
+}
+
 /// Formats unix seconds as RFC 3339 UTC, or the raw number when out of range.
-fn format_time(secs: i64) -> String {
+pub fn format_time(secs: i64) -> String {
     match chrono::DateTime::from_timestamp(secs, 0) {
         Some(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         None => secs.to_string(),

@@ -4,7 +4,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use ward_proto::digest::Hash;
 use ward_proto::v1 as pb;
 
-use super::{SqliteStore, SqliteTx, decode_body, resolve_host};
+use super::{SqliteStore, SqliteTx, resolve_host};
+use crate::store::decode_body;
 use crate::store::hosts::{OsColumns, PatchFacts};
 use crate::store::{
     Error, HostDetail, HostFilter, HostPage, HostRecord, HostStatus, HostStore, HostTx,

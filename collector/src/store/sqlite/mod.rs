@@ -3,14 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use prost::Message;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection};
-use tracing::warn;
-use ward_proto::v1 as pb;
 
 use super::{Error, Store, Tx};
 
@@ -140,26 +137,6 @@ pub(super) async fn resolve_host(
             name: id_or_hostname.to_owned(),
             ids,
         }),
-    }
-}
-
-/// Decodes a stored section body, None (logged) when it does not decode.
-pub(super) fn decode_body<M: Message + Default>(
-    host_id: &str,
-    section: pb::Section,
-    body: &[u8],
-) -> Option<M> {
-    match M::decode(body) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            warn!(
-                host = %host_id,
-                section = section.as_str_name(),
-                error = %e,
-                "stored section does not decode; treating it as not held until the agent sends it in full"
-            );
-            None
-        }
     }
 }
 
